@@ -1,0 +1,8 @@
+//! One module per subcommand, each with its `Args` and `run`.
+
+pub(crate) mod explain;
+pub(crate) mod init;
+pub(crate) mod resolve;
+pub(crate) mod schema;
+pub(crate) mod secret;
+pub(crate) mod targets;
