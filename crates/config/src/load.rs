@@ -11,7 +11,7 @@
 //! `layers/{environments,tiers,workloads,time}/<name>.yaml`,
 //! `tenants/<id>.yaml`, `inventory.yaml` and/or `inventory/*.yaml`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -127,7 +127,7 @@ pub fn load(root: &Path) -> Result<Fleet, Diagnostics> {
 
     let layers = read_layers(root, spec.as_ref(), &mut diags, &mut stats);
     let tenants = read_tenants(root, &mut diags, &mut stats);
-    let instances = read_inventory(root, &mut diags, &mut stats);
+    let (instances, broken) = read_inventory(root, &mut diags, &mut stats);
 
     let (Some(spec), Some(spec_node)) = (spec, spec_node) else {
         diags.sort();
@@ -144,7 +144,7 @@ pub fn load(root: &Path) -> Result<Fleet, Diagnostics> {
         warnings: Diagnostics::default(),
         stats,
     };
-    link(&mut fleet, &mut diags);
+    link(&mut fleet, &broken, &mut diags);
     diags.sort();
     if diags.has_errors() {
         return Err(diags);
@@ -377,7 +377,10 @@ fn read_tenant(root: &Path, path: &Path, diags: &mut Diagnostics, stats: &mut Lo
     Some(Tenant { id, spec, location: node.location.clone(), field_locations, overrides })
 }
 
-fn read_inventory(root: &Path, diags: &mut Diagnostics, stats: &mut LoadStats) -> BTreeMap<String, Instance> {
+/// Reads every inventory file. Also returns the names of instances that
+/// exist but could not be read, so that references to them do not cause a
+/// second, misleading "unknown instance" error.
+fn read_inventory(root: &Path, diags: &mut Diagnostics, stats: &mut LoadStats) -> (BTreeMap<String, Instance>, HashSet<String>) {
     let mut files = Vec::new();
     let single = root.join("inventory.yaml");
     if single.is_file() {
@@ -385,6 +388,7 @@ fn read_inventory(root: &Path, diags: &mut Diagnostics, stats: &mut LoadStats) -
     }
     files.extend(yaml_files(&root.join("inventory"), diags, root));
     let mut instances: BTreeMap<String, Instance> = BTreeMap::new();
+    let mut broken = HashSet::new();
     for path in files {
         let Some(node) = read_yaml(root, &path, diags, stats) else { continue };
         if node.is_null() {
@@ -411,12 +415,17 @@ fn read_inventory(root: &Path, diags: &mut Diagnostics, stats: &mut LoadStats) -
                 );
                 continue;
             }
-            if let Some(instance) = read_instance(name.clone(), key, value, diags) {
-                instances.insert(name, instance);
+            match read_instance(name.clone(), key, value, diags) {
+                Some(instance) => {
+                    instances.insert(name, instance);
+                }
+                None => {
+                    broken.insert(name);
+                }
             }
         }
     }
-    instances
+    (instances, broken)
 }
 
 fn read_instance(name: String, key: &Node, node: &Node, diags: &mut Diagnostics) -> Option<Instance> {
@@ -449,7 +458,7 @@ fn read_instance(name: String, key: &Node, node: &Node, diags: &mut Diagnostics)
 }
 
 /// Checks every cross-file reference.
-fn link(fleet: &mut Fleet, diags: &mut Diagnostics) {
+fn link(fleet: &mut Fleet, broken: &HashSet<String>, diags: &mut Diagnostics) {
     let spec = &fleet.spec;
     for inst in fleet.instances.values() {
         let layer = format!("instance {}", inst.name);
@@ -516,6 +525,9 @@ fn link(fleet: &mut Fleet, diags: &mut Diagnostics) {
                 continue;
             }
             let Some(inst) = fleet.instances.get(inst_name) else {
+                if broken.contains(inst_name) {
+                    continue;
+                }
                 let mut msg = format!("places its {engine} on unknown instance `{inst_name}`");
                 if let Some(s) = dbfleet_model::did_you_mean(inst_name, fleet.instances.keys().map(String::as_str)) {
                     msg.push_str(&format!(", did you mean `{s}`?"));

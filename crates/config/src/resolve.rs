@@ -432,3 +432,116 @@ pub fn merge_layers<'f>(layers: &[&'f ScopeLayer]) -> (BTreeMap<&'f str, Slot<'f
     }
     (m.slots, m.diags)
 }
+
+#[cfg(test)]
+mod merge_laws {
+    //! Property tests for the laws merging must keep, on random layers over
+    //! a small key space (so keys collide, nest and unset each other often).
+
+    use std::sync::Arc;
+
+    use dbfleet_model::{Location, Value};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::layer::{LayerId, LayerKind};
+
+    fn key() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["a", "b", "a.x", "a.y", "b.x.z", "c"]).prop_map(String::from)
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let scalar = prop_oneof![any::<i8>().prop_map(|i| Value::Int(i.into())), "[a-c]{1,2}".prop_map(Value::String)];
+        prop_oneof![
+            4 => scalar.clone().prop_map(Op::Set),
+            1 => prop::collection::vec(scalar.clone(), 0..3).prop_map(|l| Op::Set(Value::List(l))),
+            1 => prop::collection::vec(scalar.clone(), 1..3).prop_map(Op::Append),
+            1 => prop::collection::vec(scalar, 1..2).prop_map(Op::Remove),
+            1 => Just(Op::Unset),
+        ]
+    }
+
+    fn layer(kind: LayerKind, ops: Vec<(String, Op)>) -> ScopeLayer {
+        let id = Arc::new(LayerId { kind, name: format!("{kind:?}") });
+        let entries = ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, (k, op))| Entry { key: k.into(), op, location: Location::new("t.yaml", i as u32 + 1, 1), layer: id.clone() })
+            .collect();
+        ScopeLayer { entries, locks: Vec::new() }
+    }
+
+    fn layers() -> impl Strategy<Value = Vec<ScopeLayer>> {
+        let kinds = [LayerKind::Base, LayerKind::Environment, LayerKind::Tier, LayerKind::Tenant];
+        prop::collection::vec(prop::collection::vec((key(), op()), 0..6), 1..4).prop_map(move |ls| {
+            ls.into_iter().enumerate().map(|(i, ops)| layer(kinds[i], ops)).collect()
+        })
+    }
+
+    fn values(slots: &BTreeMap<&str, Slot<'_>>) -> BTreeMap<String, Value> {
+        slots.iter().filter_map(|(k, s)| Some((k.to_string(), s.value.clone()?))).collect()
+    }
+
+    /// Whether a layer only sets and unsets (no list operators), which is
+    /// what makes re-applying it a no-op.
+    fn idempotent_ops(l: &ScopeLayer) -> bool {
+        l.entries.iter().all(|e| matches!(e.op, Op::Set(_) | Op::Unset))
+    }
+
+    proptest! {
+        #[test]
+        fn merging_is_deterministic(ls in layers()) {
+            let refs: Vec<&ScopeLayer> = ls.iter().collect();
+            let (a, _) = merge_layers(&refs);
+            let (b, _) = merge_layers(&refs);
+            prop_assert_eq!(values(&a), values(&b));
+        }
+
+        #[test]
+        fn reapplying_a_set_only_layer_changes_nothing(ls in layers(), extra in prop::collection::vec((key(), op()), 0..6)) {
+            let last = layer(LayerKind::Instance, extra);
+            prop_assume!(idempotent_ops(&last));
+            let mut once: Vec<&ScopeLayer> = ls.iter().collect();
+            once.push(&last);
+            let mut twice = once.clone();
+            twice.push(&last);
+            prop_assert_eq!(values(&merge_layers(&once).0), values(&merge_layers(&twice).0));
+        }
+
+        #[test]
+        fn the_last_layer_to_set_a_key_wins(ls in layers(), k in key(), v in any::<i16>()) {
+            let top = layer(LayerKind::Instance, vec![(k.clone(), Op::Set(Value::Int(v.into())))]);
+            let mut all: Vec<&ScopeLayer> = ls.iter().collect();
+            all.push(&top);
+            let (slots, _) = merge_layers(&all);
+            prop_assert_eq!(slots[k.as_str()].value.clone(), Some(Value::Int(v.into())));
+            prop_assert_eq!(slots[k.as_str()].winner().unwrap().layer.kind, LayerKind::Instance);
+            // Nothing above or below the key survives beside it.
+            for other in slots.keys() {
+                let (below, above) = (format!("{k}."), format!("{other}."));
+                let nested = other.starts_with(&below) || k.starts_with(&above);
+                prop_assert!(!nested || slots[other].value.is_none(), "{} next to {}", other, k);
+            }
+        }
+
+        #[test]
+        fn an_unset_removes_the_key_and_everything_below(ls in layers(), k in key()) {
+            let top = layer(LayerKind::Instance, vec![(k.clone(), Op::Unset)]);
+            let mut all: Vec<&ScopeLayer> = ls.iter().collect();
+            all.push(&top);
+            let merged = values(&merge_layers(&all).0);
+            let below = format!("{k}.");
+            prop_assert!(merged.keys().all(|o| o != &k && !o.starts_with(&below)));
+        }
+
+        #[test]
+        fn chains_keep_every_contributor_in_precedence_order(ls in layers()) {
+            let refs: Vec<&ScopeLayer> = ls.iter().collect();
+            let (slots, _) = merge_layers(&refs);
+            for slot in slots.values() {
+                let kinds: Vec<LayerKind> = slot.chain.iter().map(|e| e.layer.kind).collect();
+                prop_assert!(kinds.windows(2).all(|w| w[0] <= w[1]), "{:?}", kinds);
+            }
+        }
+    }
+}

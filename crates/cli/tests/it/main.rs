@@ -1,0 +1,8 @@
+//! The one integration-test binary: runs the real `dbfleet` executable
+//! against fleets written into temp dirs, and against real servers where a
+//! test needs one.
+
+mod harness;
+mod malformed;
+mod resolve;
+mod secrets;
