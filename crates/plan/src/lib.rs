@@ -39,6 +39,11 @@ pub struct ObservedSetting {
     pub raw: String,
     /// The server holds a new value that needs a restart to take effect.
     pub pending_restart: bool,
+    /// Set through the mechanism dbfleet manages (PostgreSQL's
+    /// `postgresql.auto.conf`, dbfleet's ClickHouse `config.d` file, ...),
+    /// rather than by the server's own defaults or other files. Such
+    /// settings that are no longer desired are reset.
+    pub explicit: bool,
 }
 
 /// The settings of one scope: the instance's own (`tenant == None`) or one
@@ -156,9 +161,9 @@ fn diff_scope(
     tenant: Option<&str>,
     desired: &Settings<DesiredSetting>,
     observed: &Settings<ObservedSetting>,
-    managed: &BTreeSet<String>,
     out: &mut Vec<Change>,
 ) {
+    let managed: BTreeSet<&String> = observed.iter().filter(|(_, o)| o.explicit).map(|(k, _)| k).collect();
     for (name, want) in desired {
         let have = observed.get(name);
         if have.is_some_and(|h| satisfied(want, h)) {
@@ -178,7 +183,7 @@ fn diff_scope(
         });
     }
     for name in managed {
-        if desired.contains_key(name) {
+        if desired.contains_key(name.as_str()) {
             continue;
         }
         if let Some(have) = observed.get(name) {
@@ -200,27 +205,23 @@ fn diff_scope(
     }
 }
 
-/// Plans one instance. `managed` names the instance-scope settings dbfleet
-/// set explicitly on the server before (for PostgreSQL, what `ALTER SYSTEM`
-/// wrote); those no longer desired are reset. `reset_apply` gives the apply
-/// method of a reset by setting name (from the catalog).
+/// Plans one instance. Settings the server holds explicitly (see
+/// [`ObservedSetting::explicit`]) that are no longer desired are reset;
+/// `reset_apply` gives the apply method of such a reset by setting name
+/// (from the catalog).
 pub fn plan(
     instance: &str,
     engine: EngineKind,
     desired: &Desired,
     observed: &Observed,
-    managed: &BTreeSet<String>,
     reset_apply: impl Fn(&str) -> ApplyMethod,
 ) -> Plan {
     let mut changes = Vec::new();
-    diff_scope(Scope::Instance, None, &desired.settings, &observed.settings, managed, &mut changes);
+    diff_scope(Scope::Instance, None, &desired.settings, &observed.settings, &mut changes);
     for (tenant, want) in &desired.tenants {
         let empty = Settings::new();
         let have = observed.tenants.get(tenant).unwrap_or(&empty);
-        // Tenant settings dbfleet does not want are found through what the
-        // server reports for that tenant: everything set there is managed.
-        let managed_here: BTreeSet<String> = have.keys().cloned().collect();
-        diff_scope(Scope::Tenant, Some(tenant), want, have, &managed_here, &mut changes);
+        diff_scope(Scope::Tenant, Some(tenant), want, have, &mut changes);
     }
     for c in &mut changes {
         if c.action == Action::Reset && c.scope == Scope::Instance {
@@ -278,14 +279,21 @@ mod tests {
     }
 
     fn have(v: i64) -> ObservedSetting {
-        ObservedSetting { value: Some(Typed::Int(v)), raw: v.to_string(), pending_restart: false }
+        ObservedSetting { value: Some(Typed::Int(v)), raw: v.to_string(), pending_restart: false, explicit: false }
     }
 
+    /// Plans `desired` against `observed`, where the `managed` keys are
+    /// held explicitly by the server.
     fn run(desired: &[(&str, DesiredSetting)], observed: &[(&str, ObservedSetting)], managed: &[&str]) -> Plan {
         let d = Desired { settings: desired.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(), tenants: BTreeMap::new() };
-        let o = Observed { settings: observed.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(), tenants: BTreeMap::new() };
-        let m = managed.iter().map(|s| s.to_string()).collect();
-        plan("i", EngineKind::Postgresql, &d, &o, &m, |_| ApplyMethod::Reload)
+        let o = Observed {
+            settings: observed
+                .iter()
+                .map(|(k, v)| (k.to_string(), ObservedSetting { explicit: managed.contains(k), ..v.clone() }))
+                .collect(),
+            tenants: BTreeMap::new(),
+        };
+        plan("i", EngineKind::Postgresql, &d, &o, |_| ApplyMethod::Reload)
     }
 
     #[test]
@@ -324,7 +332,7 @@ mod tests {
     #[test]
     fn secrets_are_never_displayed() {
         let secret = DesiredSetting { value: None, native: "hunter2".into(), apply: ApplyMethod::Runtime, sensitive: true, origin: None };
-        let p = run(&[("requirepass", secret)], &[("requirepass", ObservedSetting { value: None, raw: "old".into(), pending_restart: false })], &[]);
+        let p = run(&[("requirepass", secret)], &[("requirepass", ObservedSetting { value: None, raw: "old".into(), pending_restart: false, explicit: false })], &[]);
         let text = p.to_string();
         assert!(!text.contains("hunter2") && !text.contains("old"), "{text}");
         assert!(!format!("{:?}", serde_json_like(&p)).contains("hunter2"));
@@ -338,7 +346,7 @@ mod tests {
     #[test]
     fn secrets_equal_by_text_are_not_changed() {
         let secret = DesiredSetting { value: None, native: "hunter2".into(), apply: ApplyMethod::Runtime, sensitive: true, origin: None };
-        let p = run(&[("requirepass", secret)], &[("requirepass", ObservedSetting { value: None, raw: "hunter2".into(), pending_restart: false })], &[]);
+        let p = run(&[("requirepass", secret)], &[("requirepass", ObservedSetting { value: None, raw: "hunter2".into(), pending_restart: false, explicit: false })], &[]);
         assert!(p.is_empty());
     }
 

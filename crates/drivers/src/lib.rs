@@ -1,0 +1,112 @@
+//! Drivers: the only code that talks to live database servers.
+//!
+//! One [`Driver`] per engine behind one trait: observe the live settings
+//! (normalised through the catalog so they compare with the fleet's),
+//! apply a [`Plan`], and restore a recorded snapshot. Verification is
+//! observing again after applying and planning against the result: an
+//! empty plan means the server has what was asked.
+//!
+//! Drivers know nothing of the fleet repo or the state store: the caller
+//! records a snapshot before calling [`Driver::apply`] and decides what to
+//! do when it fails.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use dbfleet_model::{EngineKind, Version};
+use dbfleet_plan::{Observed, Plan};
+use secrecy::SecretString;
+
+/// How to reach and manage one server.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub engine: EngineKind,
+    pub version: Version,
+    /// `host:port`.
+    pub address: String,
+    pub user: Option<String>,
+    pub password: Option<SecretString>,
+    pub tls: Tls,
+    /// The command that restarts the server, run only when a plan needs a
+    /// restart and restarts are allowed.
+    pub restart_command: Option<Vec<String>>,
+    /// The command that makes the server re-read its files (when the engine
+    /// has no network way to do it).
+    pub reload_command: Option<Vec<String>>,
+    /// Where the server reads configuration files that dbfleet writes
+    /// (ClickHouse's `config.d`/`users.d` parent, a file-delivery target).
+    pub config_dir: Option<PathBuf>,
+    /// How long to wait for the server to come back after a restart.
+    pub ready_timeout: Duration,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Tls {
+    pub enabled: bool,
+    /// A CA bundle to verify the server with.
+    pub ca: Option<PathBuf>,
+    /// Skip verification (development only).
+    pub insecure: bool,
+}
+
+/// What applying did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Changes sent to the server, by setting name (tenant changes as
+    /// `tenant/name`).
+    pub changed: Vec<String>,
+    /// Whether the server was reloaded and restarted.
+    pub reloaded: bool,
+    pub restarted: bool,
+    /// Changes that need a restart that was not allowed: they are written
+    /// and take effect at the next restart (PostgreSQL's pending_restart).
+    pub pending_restart: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("cannot reach {address}: {reason}")]
+    Unreachable { address: String, reason: String },
+    #[error("{address} refused the credentials: {reason}")]
+    Denied { address: String, reason: String },
+    #[error("the server rejected `{name}`: {reason}")]
+    Rejected { name: String, reason: String },
+    #[error("the plan needs a restart, which is not allowed (pass --allow-restart)")]
+    RestartNotAllowed,
+    #[error("no restart command is configured for {address}")]
+    NoRestartCommand { address: String },
+    #[error("`{command}` failed: {reason}")]
+    Command { command: String, reason: String },
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl DriverError {
+    /// Whether the failure is about the connection rather than a value,
+    /// which decides the exit code and whether a restore can be attempted.
+    pub fn is_connection(&self) -> bool {
+        matches!(self, DriverError::Unreachable { .. } | DriverError::Denied { .. })
+    }
+}
+
+/// One engine's way of managing a live server.
+#[async_trait::async_trait]
+pub trait Driver: Send + Sync {
+    fn engine(&self) -> EngineKind;
+
+    /// The live settings, instance scope and per tenant, normalised through
+    /// the catalog, each marked `explicit` when it is held through the
+    /// mechanism this driver writes (see `ObservedSetting::explicit`).
+    async fn observe(&self) -> Result<Observed, DriverError>;
+
+    /// Applies a plan: writes every change, then reloads and, when the plan
+    /// needs it and `allow_restart` is set, restarts. On error nothing is
+    /// undone here; the caller restores from its snapshot.
+    async fn apply(&self, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError>;
+
+    /// Puts back the settings `plan` touched as they were in `before`: set
+    /// again through the driver's mechanism when `before` held them
+    /// explicitly, reset otherwise, with the same reload and restart rules
+    /// as apply.
+    async fn restore(&self, before: &Observed, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError>;
+}
