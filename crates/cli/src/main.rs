@@ -45,6 +45,8 @@ enum Command {
     Resolve(commands::resolve::Args),
     /// Show every layer that touched one key of one target, like a blame.
     Explain(commands::explain::Args),
+    /// Check every target against its engine's catalog, tier rules, budgets and the fleet's policies.
+    Validate(commands::validate::Args),
     /// Manage age-encrypted secrets stored in the fleet repo.
     #[command(subcommand)]
     Secret(commands::secret::Command),
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Targets(args) => commands::targets::run(&cli.repo, cli.format, args),
         Command::Resolve(args) => commands::resolve::run(&cli.repo, cli.format, args),
         Command::Explain(args) => commands::explain::run(&cli.repo, cli.format, args),
+        Command::Validate(args) => commands::validate::run(&cli.repo, cli.format, args),
         Command::Secret(cmd) => commands::secret::run(&cli.repo, cli.format, cmd),
         Command::Schema(args) => commands::schema::run(args),
     };

@@ -12,11 +12,15 @@
 mod context;
 pub mod layer;
 pub mod load;
+mod policy;
 pub mod resolve;
+mod rules;
 pub mod spec;
 pub mod template;
 pub mod time;
+pub mod validate;
 
 pub use layer::{Entry, LayerId, LayerKind, Op};
 pub use load::{Fleet, Instance, Tenant, load};
 pub use resolve::{Resolved, Resolver, Slot, TargetId, TargetInfo};
+pub use validate::{Checked, CheckedValue, Validated, validate};

@@ -38,6 +38,9 @@ pub struct Fleet {
     pub layers: HashMap<(LayerKind, String), BTreeMap<EngineKind, EngineLayer>>,
     pub tenants: BTreeMap<String, Tenant>,
     pub instances: BTreeMap<String, Instance>,
+    /// `policies.yaml`, empty when the repo has none.
+    pub policies: crate::spec::PoliciesSpec,
+    pub policies_node: Option<Node>,
     /// Non-fatal problems found while loading.
     pub warnings: Diagnostics,
     /// How many files and bytes were read, for benchmarks.
@@ -128,6 +131,12 @@ pub fn load(root: &Path) -> Result<Fleet, Diagnostics> {
     let layers = read_layers(root, spec.as_ref(), &mut diags, &mut stats);
     let tenants = read_tenants(root, &mut diags, &mut stats);
     let (instances, broken) = read_inventory(root, &mut diags, &mut stats);
+    let policies_path = root.join("policies.yaml");
+    let policies_node = if policies_path.is_file() { read_yaml(root, &policies_path, &mut diags, &mut stats) } else { None };
+    let policies = policies_node
+        .as_ref()
+        .and_then(|n| decoded(decode(n), &n.location, "policies", &mut diags))
+        .unwrap_or_default();
 
     let (Some(spec), Some(spec_node)) = (spec, spec_node) else {
         diags.sort();
@@ -141,6 +150,8 @@ pub fn load(root: &Path) -> Result<Fleet, Diagnostics> {
         layers,
         tenants,
         instances,
+        policies,
+        policies_node,
         warnings: Diagnostics::default(),
         stats,
     };

@@ -202,12 +202,18 @@ pub struct Resolver<'f> {
 
 impl<'f> Resolver<'f> {
     pub fn new(fleet: &'f Fleet, at: Timestamp) -> Resolver<'f> {
+        Resolver::with_time_profiles(fleet, fleet.active_time_profiles(at))
+    }
+
+    /// A resolver with a chosen set of active time profiles (in precedence
+    /// order), so validation can try each profile whenever it would apply.
+    pub fn with_time_profiles(fleet: &'f Fleet, time_profiles: Vec<&'f str>) -> Resolver<'f> {
         let (templates, errors) = Templates::compile(fleet);
         let template_errors = errors
             .into_iter()
             .map(|(e, entry)| template_diagnostic(&e, entry))
             .collect();
-        Resolver { fleet, time_profiles: fleet.active_time_profiles(at), templates, template_errors, prefixes: Mutex::default() }
+        Resolver { fleet, time_profiles, templates, template_errors, prefixes: Mutex::default() }
     }
 
     pub fn time_profiles(&self) -> &[&'f str] {

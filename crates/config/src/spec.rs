@@ -313,5 +313,60 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("tenant", schemars::schema_for!(TenantSpec)),
         ("inventory", schemars::schema_for!(BTreeMap<String, InstanceSpec>)),
         ("layer", schemars::schema_for!(LayerBody)),
+        ("scoped", schemars::schema_for!(ScopedSettings)),
+        ("policies", schemars::schema_for!(PoliciesSpec)),
     ]
+}
+
+/// `policies.yaml`: the fleet's own rules, checked by `dbfleet validate`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoliciesSpec {
+    #[serde(default)]
+    pub policies: IndexMap<String, PolicySpec>,
+}
+
+/// One policy: on the targets `when` selects, every `require` assertion
+/// must hold for the target's engine.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default = "error_severity")]
+    pub severity: PolicySeverity,
+    #[serde(default)]
+    pub when: Selector,
+    /// By engine: setting name to the value it must have, or to a check:
+    /// `{equals: V}`, `{not: V}`, `{in: [..]}`, `{not_in: [..]}`,
+    /// `{present: true}`, `{min: V}`, `{max: V}`, `{contains: V}`.
+    #[schemars(with = "BTreeMap<EngineKind, BTreeMap<String, serde_json::Value>>")]
+    pub require: BTreeMap<EngineKind, BTreeMap<String, dbfleet_model::Value>>,
+}
+
+fn error_severity() -> PolicySeverity {
+    PolicySeverity::Error
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicySeverity {
+    Error,
+    Warning,
+}
+
+/// Which targets a policy applies to; an empty list matches everything.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Selector {
+    #[serde(default)]
+    pub environment: Vec<Environment>,
+    #[serde(default)]
+    pub tier: Vec<TierName>,
+    #[serde(default)]
+    pub workload: Vec<Workload>,
+    #[serde(default)]
+    pub engine: Vec<EngineKind>,
+    #[serde(default)]
+    pub scope: Vec<dbfleet_model::Scope>,
 }

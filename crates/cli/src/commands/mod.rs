@@ -6,3 +6,4 @@ pub(crate) mod resolve;
 pub(crate) mod schema;
 pub(crate) mod secret;
 pub(crate) mod targets;
+pub(crate) mod validate;

@@ -6,3 +6,4 @@ mod harness;
 mod malformed;
 mod resolve;
 mod secrets;
+mod validation;
