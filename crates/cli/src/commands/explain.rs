@@ -31,7 +31,16 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     })?;
     let resolver = Resolver::new(&fleet, at);
     let resolved = resolver.resolve(&info).map_err(|ds| fleet::invalid(format, &dbfleet_model::Diagnostics(ds)))?;
+    let default = catalog_default(&info, &args.key);
     let Some(slot) = resolved.settings.get(args.key.as_str()) else {
+        if let Some(d) = default {
+            // Not set by any layer: the engine's default applies.
+            match format {
+                Format::Json => output::json(&json!({ "target": info.id.to_string(), "key": args.key, "value": d, "chain": [], "catalog_default": d })),
+                Format::Human => println!("{} {} = {d} (catalog default; no layer sets it)", info.id, args.key),
+            }
+            return Ok(Exit::Ok);
+        }
         let keys: Vec<&str> = resolved.settings.keys().copied().collect();
         let mut msg = format!("no layer sets `{}` for {}", args.key, info.id);
         if let Some(s) = dbfleet_model::did_you_mean(&args.key, keys.iter().copied()) {
@@ -46,12 +55,16 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             "value": slot.value.as_ref().map(|v| v.to_json()),
             "time_profiles": resolved.time_profiles,
             "chain": slot.chain.iter().map(|e| entry_json(e)).collect::<Vec<_>>(),
+            "catalog_default": default,
         })),
         Format::Human => {
             let mut out = anstream::stdout().lock();
             let value = slot.value.as_ref().map_or_else(|| "(unset)".to_string(), |v| v.to_string());
             writeln!(out, "{BOLD}{}{BOLD:#} {} = {BOLD}{value}{BOLD:#}", info.id, args.key)?;
             let mut rows = vec![["#", "LAYER", "LOCATION", "OPERATION"].map(String::from).to_vec()];
+            if let Some(d) = &default {
+                rows.push(vec!["0".into(), "catalog default".into(), format!("{} catalog", info.engine), format!("default {d}")]);
+            }
             for (i, e) in slot.chain.iter().enumerate() {
                 let op = match &e.op {
                     Op::Set(v) => format!("set {v}"),
@@ -68,4 +81,14 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         }
     }
     Ok(Exit::Ok)
+}
+
+/// The engine's documented default for `key`, if the catalog knows one and
+/// the key may be set in the target's scope.
+pub(crate) fn catalog_default(info: &dbfleet_config::TargetInfo, key: &str) -> Option<String> {
+    let p = dbfleet_catalog::catalog(info.engine).get(key)?;
+    if !p.scope.allows(info.scope) {
+        return None;
+    }
+    p.default.as_ref().map(|d| d.to_string())
 }

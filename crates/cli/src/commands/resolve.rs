@@ -23,6 +23,10 @@ pub(crate) struct Args {
     /// Check that every secret reference can be read (values are never shown).
     #[arg(long)]
     check_secrets: bool,
+    /// Also list every parameter no layer sets, with the engine's default
+    /// (the lowest layer of precedence).
+    #[arg(long)]
+    with_defaults: bool,
 }
 
 pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exit> {
@@ -40,13 +44,23 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         return Err(if secret_only { fail(Exit::Secret, "some secrets cannot be read") } else { err });
     }
     match format {
-        Format::Json => output::json(&json!(resolved.iter().map(resolved_json).collect::<Vec<_>>())),
-        Format::Human => print_human(&resolved)?,
+        Format::Json => output::json(&json!(resolved.iter().map(|r| resolved_json(r, args.with_defaults)).collect::<Vec<_>>())),
+        Format::Human => print_human(&resolved, args.with_defaults)?,
     }
     Ok(Exit::Ok)
 }
 
-fn print_human(resolved: &[Resolved<'_>]) -> std::io::Result<()> {
+/// Catalog defaults of the parameters no layer sets, for `--with-defaults`.
+fn defaults(r: &Resolved<'_>) -> Vec<(String, String)> {
+    dbfleet_catalog::catalog(r.info.engine)
+        .parameters()
+        .filter(|p| !p.read_only && p.scope.allows(r.info.scope) && !r.settings.contains_key(p.name.as_str()))
+        .filter(|p| dbfleet_catalog::catalog(r.info.engine).lookup(&p.name, &r.info.version) == dbfleet_catalog::Lookup::Found(p))
+        .filter_map(|p| Some((p.name.clone(), p.default.as_ref()?.to_string())))
+        .collect()
+}
+
+fn print_human(resolved: &[Resolved<'_>], with_defaults: bool) -> std::io::Result<()> {
     let mut out = anstream::stdout().lock();
     for r in resolved {
         let i = &r.info;
@@ -59,11 +73,15 @@ fn print_human(resolved: &[Resolved<'_>]) -> std::io::Result<()> {
             facts.push(format!("time {}", r.time_profiles.join("+")));
         }
         writeln!(out, "{}{}{} {DIM}({}){DIM:#}", output::BOLD, i.id, output::BOLD.render_reset(), facts.join(", "))?;
-        let rows: Vec<(&str, String, String)> = r
+        let mut rows: Vec<(String, String, String)> = r
             .settings
             .iter()
-            .filter_map(|(k, s)| Some((*k, s.value.as_ref()?.to_string(), s.winner()?.location.to_string())))
+            .filter_map(|(k, s)| Some((k.to_string(), s.value.as_ref()?.to_string(), s.winner()?.location.to_string())))
             .collect();
+        if with_defaults {
+            rows.extend(defaults(r).into_iter().map(|(k, v)| (k, v, "catalog default".to_string())));
+            rows.sort();
+        }
         let kw = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
         let vw = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0).min(48);
         for (k, v, loc) in rows {
@@ -91,8 +109,8 @@ pub(crate) fn entry_json(e: &Entry) -> serde_json::Value {
     })
 }
 
-fn resolved_json(r: &Resolved<'_>) -> serde_json::Value {
-    let settings: serde_json::Map<String, serde_json::Value> = r
+fn resolved_json(r: &Resolved<'_>, with_defaults: bool) -> serde_json::Value {
+    let mut settings: serde_json::Map<String, serde_json::Value> = r
         .settings
         .iter()
         .filter_map(|(k, s)| {
@@ -100,6 +118,11 @@ fn resolved_json(r: &Resolved<'_>) -> serde_json::Value {
             Some((k.to_string(), json!({ "value": v.to_json(), "chain": s.chain.iter().map(|e| entry_json(e)).collect::<Vec<_>>() })))
         })
         .collect();
+    if with_defaults {
+        for (k, v) in defaults(r) {
+            settings.insert(k, json!({ "value": v, "chain": [], "catalog_default": true }));
+        }
+    }
     json!({
         "target": r.info.id.to_string(),
         "scope": r.info.scope,
