@@ -156,6 +156,23 @@ impl fmt::Display for Value {
     }
 }
 
+impl Value {
+    /// YAML flow text that reads back as this value, secrets as
+    /// `{$secret: "REF"}`: what `dbfleet import` writes into layer files.
+    pub fn to_yaml(&self) -> String {
+        match self {
+            Value::Secret(r) => format!("{{$secret: \"{r}\"}}"),
+            Value::List(items) => format!("[{}]", items.iter().map(Value::to_yaml).collect::<Vec<_>>().join(", ")),
+            Value::Map(map) => format!(
+                "{{{}}}",
+                map.iter().map(|(k, v)| format!("{}: {}", Value::String(k.clone()), v.to_yaml())).collect::<Vec<_>>().join(", ")
+            ),
+            // Plain scalars and strings print the way YAML reads them back.
+            other => other.to_string(),
+        }
+    }
+}
+
 /// A reference to a secret held by a provider: `env:NAME`, `file:PATH`,
 /// `age:NAME` (an age-encrypted file in the fleet repo) or
 /// `vault:MOUNT/PATH#FIELD` (Vault or OpenBao KV version 2).
@@ -244,6 +261,21 @@ mod tests {
         }
         assert!(matches!("valt:x".parse::<SecretRef>(), Err(SecretRefError::UnknownProvider { suggestion: Some("vault"), .. })));
         assert!("vault:secret#x".parse::<SecretRef>().is_err());
+    }
+
+    #[test]
+    fn yaml_round_trips() {
+        let v = Value::Map(BTreeMap::from([
+            ("a b".to_string(), Value::List(vec![Value::String("on".into()), Value::String("12".into()), Value::Int(12)])),
+            ("p".to_string(), Value::Secret("env:X".parse().unwrap())),
+            ("q".to_string(), Value::String("it's \"x\": y".into())),
+        ]));
+        let text = format!("k: {}\n", v.to_yaml());
+        let node = crate::yaml::parse("t", &text).unwrap();
+        let back = node.get("k").unwrap();
+        assert_eq!(back.get("a b").unwrap().to_value(), Value::List(vec![Value::String("on".into()), Value::String("12".into()), Value::Int(12)]));
+        assert_eq!(back.get("q").unwrap().to_value(), Value::String("it's \"x\": y".into()));
+        assert_eq!(back.get("p").unwrap().get("$secret").unwrap().as_str(), Some("env:X"));
     }
 
     #[test]
