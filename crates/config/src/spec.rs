@@ -231,6 +231,10 @@ pub struct InstanceSpec {
     pub credentials: SettingsMap,
     #[serde(default)]
     pub tls: Option<TlsSpec>,
+    /// How dbfleet restarts or reloads the server and where it may write
+    /// configuration files, for changes that cannot be made over the wire.
+    #[serde(default)]
+    pub control: Option<ControlSpec>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// Settings for this instance only: `instance:` and `tenant:` maps.
@@ -262,6 +266,26 @@ pub struct HardwareSpec {
     /// `ssd` or `hdd`; tuning uses it for cost settings.
     #[serde(default)]
     pub storage: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ControlSpec {
+    /// The command (argv) that restarts the server, run only when a plan
+    /// needs a restart and `--allow-restart` is given.
+    #[serde(default)]
+    pub restart: Vec<String>,
+    /// The command (argv) that makes the server re-read its files, for
+    /// engines without a network way to do it.
+    #[serde(default)]
+    pub reload: Vec<String>,
+    /// The directory the server reads dbfleet's configuration files from
+    /// (ClickHouse's config directory, file delivery).
+    #[serde(default)]
+    pub config_dir: Option<String>,
+    /// Seconds to wait for the server after a restart (default 60).
+    #[serde(default)]
+    pub ready_timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
