@@ -68,10 +68,7 @@ fn instance(out: &mut String, name: &str, engine: usize, placement: &str, n: usi
     let (engine, version, port) = ENGINES[engine];
     let _ = write!(
         out,
-        "{name}:\n  engine: {engine}\n  version: \"{version}\"\n  environment: production\n  {placement}\n  address: 10.{}.{}.{}:{port}\n  region: eu-west-1\n  hardware: {{memory: {}GB, cpus: {}, disk: 2TB, storage: ssd}}\n  credentials:\n    user: dbfleet\n    password: {{$secret: \"vault:secret/prod/{name}#password\"}}\n",
-        n / 65536 % 256,
-        n / 256 % 256,
-        n % 256,
+        "{name}:\n  engine: {engine}\n  version: \"{version}\"\n  environment: production\n  {placement}\n  address: {name}.bench.internal:{port}\n  region: eu-west-1\n  hardware: {{memory: {}GB, cpus: {}, disk: 2TB, storage: ssd}}\n  credentials:\n    user: dbfleet\n    password: {{$secret: \"vault:secret/prod/{name}#password\"}}\n",
         [32, 64, 128][n % 3],
         [8, 16, 32][n % 3],
     );
