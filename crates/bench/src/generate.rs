@@ -114,7 +114,7 @@ pub(crate) fn fleet(example: &Path, out: &Path, tenants: usize) -> anyhow::Resul
         }
         // Every tenth tenant overrides a setting of its own.
         if i % 10 == 0 && engines(i).contains(&0) {
-            text.push_str("overrides:\n  postgresql:\n    tenant:\n      statement_timeout: 45s\n");
+            text.push_str("overrides:\n  postgresql:\n    tenant:\n      statement_timeout: 25s\n");
         }
         stats.bytes += text.len();
         stats.files += 1;

@@ -12,7 +12,11 @@
 //!   by another YAML library;
 //! - `load`: dbfleet's loader (spanned nodes, decoding, layers, linking);
 //! - `load + resolve`: the above plus resolving every target with
-//!   provenance and templates.
+//!   provenance and templates;
+//! - `+ validate`: every target checked against its catalog, rules,
+//!   budgets and policies;
+//! - `+ render`: native files for every instance (secrets replaced by a
+//!   fixed placeholder, so no provider is measured).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -63,6 +67,8 @@ const PHASES: &[(&str, &str)] = &[
     ("peer", "peer: serde-saphyr to generic values"),
     ("load", "dbfleet load"),
     ("resolve", "dbfleet load + resolve all targets"),
+    ("validate", "dbfleet load + resolve + validate all targets"),
+    ("render", "dbfleet load + resolve + validate + render all instances"),
 ];
 
 /// One phase's measurement, printed by the child as one JSON line.
@@ -166,7 +172,7 @@ fn phase(name: &str, dir: &Path) -> anyhow::Result<()> {
             let fleet = dbfleet_config::load(dir).map_err(|d| anyhow::anyhow!("{d}"))?;
             fleet.stats.files
         }
-        "resolve" => {
+        "resolve" | "validate" | "render" => {
             let fleet = dbfleet_config::load(dir).map_err(|d| anyhow::anyhow!("{d}"))?;
             let targets = fleet.targets();
             // A fixed instant, so every run resolves the same layers.
@@ -176,8 +182,26 @@ fn phase(name: &str, dir: &Path) -> anyhow::Result<()> {
             if diags.has_errors() {
                 bail!("{diags}");
             }
-            std::hint::black_box(&resolved);
-            resolved.len()
+            if name == "resolve" {
+                std::hint::black_box(&resolved);
+                resolved.len()
+            } else {
+                let results: Vec<_> = resolved.par_iter().map(|r| dbfleet_config::validate(&fleet, r)).collect();
+                if let Some(d) = results.iter().flat_map(|(_, d)| d).find(|d| d.severity == dbfleet_model::Severity::Error) {
+                    bail!("{d}");
+                }
+                let validated: Vec<_> = results.into_iter().map(|(v, _)| v).collect();
+                if name == "validate" {
+                    validated.len()
+                } else {
+                    let placeholder = |_: &dbfleet_model::SecretRef| Ok(secrecy::SecretString::from("bench-placeholder"));
+                    let (files, diags) = dbfleet_render::render_validated(&fleet, &validated, &placeholder, "bench", false);
+                    if diags.has_errors() {
+                        bail!("{diags}");
+                    }
+                    files.iter().map(|(_, f)| f.len()).sum()
+                }
+            }
         }
         other => bail!("unknown phase {other}"),
     };
