@@ -35,25 +35,13 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn write_diagnostic(out: &mut impl Write, d: &Diagnostic) -> std::io::Result<()> {
-    let (style, label) = match d.severity {
-        Severity::Error => (ERROR, "error"),
-        Severity::Warning => (WARN, "warning"),
+    let style = match d.severity {
+        Severity::Error => ERROR,
+        Severity::Warning => WARN,
     };
-    writeln!(out, "{style}{label}[{}]{style:#}{BOLD}: {}{BOLD:#}", d.code, d.message)?;
-    if let Some(loc) = &d.location {
-        writeln!(out, "  {DIM}-->{DIM:#} {loc}")?;
-    }
-    if let Some(layer) = &d.layer {
-        writeln!(out, "  {DIM}layer:{DIM:#} {layer}")?;
-    }
-    if let Some(target) = &d.target {
-        writeln!(out, "  {DIM}target:{DIM:#} {target}")?;
-    }
-    for (what, loc) in &d.related {
-        writeln!(out, "  {DIM}note:{DIM:#} {what} at {loc}")?;
-    }
-    if let Some(help) = &d.help {
-        writeln!(out, "  {DIM}help:{DIM:#} {help}")?;
+    writeln!(out, "{style}{}[{}]{style:#}{BOLD}: {}{BOLD:#}", d.label(), d.code, d.message)?;
+    for (label, text) in d.details() {
+        writeln!(out, "  {DIM}{label}{DIM:#} {text}")?;
     }
     writeln!(out)
 }

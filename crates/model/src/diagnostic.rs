@@ -79,27 +79,44 @@ impl Diagnostic {
     }
 }
 
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sev = match self.severity {
+impl Diagnostic {
+    /// `error` or `warning`.
+    pub fn label(&self) -> &'static str {
+        match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
-        };
-        write!(f, "{sev}[{}]: {}", self.code, self.message)?;
+        }
+    }
+
+    /// The labelled lines under the headline, in display order: the
+    /// location (`-->`), layer, target, related places (`note:`) and help.
+    /// Every rendering (plain, coloured) lays these out the same way.
+    pub fn details(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
         if let Some(loc) = &self.location {
-            write!(f, "\n  --> {loc}")?;
+            out.push(("-->", loc.to_string()));
         }
         if let Some(layer) = &self.layer {
-            write!(f, "\n  layer: {layer}")?;
+            out.push(("layer:", layer.clone()));
         }
         if let Some(target) = &self.target {
-            write!(f, "\n  target: {target}")?;
+            out.push(("target:", target.clone()));
         }
         for (what, loc) in &self.related {
-            write!(f, "\n  note: {what} at {loc}")?;
+            out.push(("note:", format!("{what} at {loc}")));
         }
         if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
+            out.push(("help:", help.clone()));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]: {}", self.label(), self.code, self.message)?;
+        for (label, text) in self.details() {
+            write!(f, "\n  {label} {text}")?;
         }
         Ok(())
     }

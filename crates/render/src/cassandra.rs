@@ -17,14 +17,18 @@
 //! settings go to the per-JDK file of the version (`jvm11-server.options`
 //! for 4.x, `jvm17-server.options` from 5.0 on; a node running another JDK
 //! reads another file and would not see them), everything else to
-//! `jvm-server.options`. Because dbfleet replaces the per-JDK file, it also
+//! `jvm-server.options`. Without GC settings the per-JDK file selects no
+//! collector and the JVM's default applies (G1 on Java 11 and 17, where the
+//! stock 4.1 file may choose another). Because dbfleet replaces the per-JDK file, it also
 //! writes the lines of the stock file that Cassandra needs on that JDK
 //! (module access for Java 11+ and Netty's options, copied from
-//! apache/cassandra `conf/jvm11-server.options` and
-//! `conf/jvm17-server.options`); the stock file's GC tuning beyond the
-//! catalog's flags is not carried over, and the stock `jvm-server.options`
-//! flags are replaced by the catalog's (add others with `jvm.extra_options`).
-//! Nothing here was checked against a running node.
+//! apache/cassandra's `conf/jvm11-server.options` and
+//! `conf/jvm17-server.options` as found in its repository, not checked
+//! against the 4.1 and 5.0 release tarballs). The stock file's GC tuning
+//! beyond the catalog's flags is not carried over, and the stock
+//! `jvm-server.options` flags are replaced by the catalog's: add others with
+//! `jvm.extra_options`, which goes to `jvm-server.options`. Nothing here was
+//! checked against a running node.
 
 use dbfleet_catalog::{Parameter, Typed};
 use dbfleet_model::{EngineKind, Value, Version};

@@ -479,6 +479,62 @@ pub(crate) mod yaml {
             parsed.unmapped.push(Unmapped { line, text: format!("{name}: {}", value.to_value()), reason });
         }
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn scalar_value(text: &str) -> Yaml {
+            Yaml::Scalar(scalar(text))
+        }
+
+        #[test]
+        fn scalars_are_quoted_only_where_a_reader_would_misread_them() {
+            for (text, want) in [
+                ("zstd", "zstd"),
+                ("/var/lib/mongodb", "/var/lib/mongodb"),
+                ("off", "\"off\""),
+                ("0700", "\"0700\""),
+                ("a: b", "\"a: b\""),
+                ("", "\"\""),
+                ("two\nlines", "\"two\\nlines\""),
+            ] {
+                assert_eq!(scalar(text), want, "{text:?}");
+            }
+            assert_eq!(
+                (native_scalar("8"), native_scalar("true"), native_scalar("256MiB")),
+                ("8".into(), "true".into(), "256MiB".into())
+            );
+        }
+
+        #[test]
+        fn every_shape_is_written_in_block_style_and_reads_back() {
+            let mut inner = Map::default();
+            inner.insert(&["class_name"], scalar_value("X"), None).unwrap();
+            inner.insert(&["parameters"], Yaml::Seq(vec![scalar_value("a"), Yaml::Seq(vec![])]), None).unwrap();
+            let mut map = Map::default();
+            map.insert(&["a", "b"], Yaml::Seq(vec![Yaml::Map(inner), Yaml::Map(Map::default())]), Some("why".into()))
+                .unwrap();
+            map.insert(&["a", "c"], Yaml::Map(Map::default()), None).unwrap();
+            map.insert(&["d"], Yaml::Seq(vec![Yaml::Seq(vec![scalar_value("x")])]), None).unwrap();
+            let mut out = String::new();
+            map.write(&mut out);
+            assert_eq!(
+                out,
+                "a:\n  b: # why\n    - class_name: X\n      parameters:\n        - a\n        - []\n    - {}\n  c: {}\nd:\n  -\n    - x\n"
+            );
+            let read = dbfleet_model::yaml::parse("t", &out).unwrap().to_value().to_string();
+            assert_eq!(read, "{a: {b: [{class_name: X, parameters: [a, []]}, {}], c: {}}, d: [[x]]}");
+        }
+
+        #[test]
+        fn a_name_cannot_hold_a_value_and_other_names() {
+            let mut map = Map::default();
+            map.insert(&["a", "b"], scalar_value("1"), None).unwrap();
+            assert!(map.insert(&["a", "b", "c"], scalar_value("2"), None).is_err());
+            assert!(map.insert(&["a"], scalar_value("3"), None).is_err());
+        }
+    }
 }
 
 /// JVM options files: Elasticsearch's `jvm.options.d/*.options` and
