@@ -27,9 +27,10 @@ use anyhow::{Context, bail};
 use rayon::prelude::*;
 
 mod generate;
+mod live;
 
 fn usage() -> anyhow::Error {
-    anyhow::anyhow!("usage: dbfleet-bench gen --tenants N --out DIR | run DIR [--repeat N] | phase NAME DIR")
+    anyhow::anyhow!("usage: dbfleet-bench gen --tenants N --out DIR | run DIR [--repeat N] | live [--redis N] [--pg N] [--rounds N] | phase NAME DIR")
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,6 +48,12 @@ fn main() -> anyhow::Result<()> {
             let dir = PathBuf::from(args.get(1).ok_or_else(usage)?);
             let repeat: usize = flag(&args, "--repeat").unwrap_or_else(|_| "3".into()).parse()?;
             run(&dir, repeat)
+        }
+        Some("live") => {
+            let redis = flag(&args, "--redis").unwrap_or_else(|_| "8".into()).parse()?;
+            let pg = flag(&args, "--pg").unwrap_or_else(|_| "4".into()).parse()?;
+            let rounds = flag(&args, "--rounds").unwrap_or_else(|_| "5".into()).parse()?;
+            live::run(redis, pg, rounds)
         }
         Some("phase") => {
             let name = args.get(1).ok_or_else(usage)?;

@@ -26,11 +26,8 @@ use dbfleet_model::{ApplyMethod, EngineKind, Version};
 use dbfleet_testsupport::ClickHouseServer;
 use serde::Deserialize;
 
-use crate::postgresql::Generated;
-use crate::redis::{
-    Extra, add_fields, check_and_summarize, in_range, native_default, read_annotations,
-};
-use crate::write::{self, Entry};
+use crate::annotations::{check_merged, in_range, merged_default, read_annotations};
+use crate::write::{self, Entry, Generated, native_default};
 
 /// The annotation file.
 #[derive(Deserialize)]
@@ -176,7 +173,6 @@ pub(crate) fn generate(annotations_path: &Path) -> anyhow::Result<Generated> {
     }
 
     let mut entries = BTreeMap::new();
-    let mut extras = BTreeMap::new();
     let kinds = [
         (Kind::Setting, &annotations.settings, Some(&settings), ""),
         (
@@ -220,11 +216,6 @@ pub(crate) fn generate(annotations_path: &Path) -> anyhow::Result<Generated> {
             let overridden = overrides.contains(name.as_str());
             match entry(kind, &full, a, live, overridden) {
                 Ok(e) => {
-                    let section = a
-                        .section
-                        .clone()
-                        .unwrap_or_else(|| kind.section().to_string());
-                    extras.insert(full.clone(), (section, a.sensitive));
                     if entries.insert(full.clone(), e).is_some() {
                         problems.push(format!("{full}: named twice"));
                     }
@@ -242,48 +233,18 @@ pub(crate) fn generate(annotations_path: &Path) -> anyhow::Result<Generated> {
             ));
         }
     }
-    if !problems.is_empty() {
-        bail!(
-            "{} cannot be merged:\n{}",
-            annotations_path.display(),
-            problems.join("\n")
-        );
-    }
+    check_merged(annotations_path, &problems)?;
 
-    let extras: BTreeMap<&str, Extra> = extras
-        .iter()
-        .map(|(name, (section, sensitive))| {
-            let section = if section == "users" {
-                "users"
-            } else {
-                "config"
-            };
-            (
-                name.as_str(),
-                Extra {
-                    section: Some(section),
-                    sensitive: *sensitive,
-                },
-            )
-        })
-        .collect();
-    let mut sources = vec![format!(
-        "clickhouse-server {version}: system.settings, system.merge_tree_settings, server binary strings (generated)"
-    )];
-    sources.extend(annotations.sources.iter().cloned());
     let header = write::Header {
         comment: COMMENT,
-        engine: "clickhouse",
+        engine: EngineKind::Clickhouse,
         versions: &annotations.versions,
-        sources: &sources,
+        live_source: format!(
+            "clickhouse-server {version}: system.settings, system.merge_tree_settings, server binary strings (generated)"
+        ),
+        sources: &annotations.sources,
     };
-    let text = add_fields(
-        &write::catalog(&header, entries.iter().map(|(n, e)| (n.as_str(), e))),
-        &extras,
-    );
-    let summary =
-        check_and_summarize(EngineKind::Clickhouse, "clickhouse.yaml (generated)", &text)?;
-    Ok(Generated { text, summary })
+    write::generated(&header, entries.iter().map(|(n, e)| (n.as_str(), e)))
 }
 
 /// config.xml elements whose hot reload the generator checks on the live
@@ -436,14 +397,13 @@ fn entry(
         Some("both") => "both",
         Some(other) => bail!("unknown scope `{other}`"),
     };
-    let default = match (live, &a.default) {
-        (Some(value), Some(written)) if !overridden && value != written => {
-            bail!("annotated `default: {written:?}`, but the server reports {value:?}")
-        }
-        (_, Some(written)) => Some(written.as_str()),
-        (Some(value), None) => Some(value),
-        (None, None) => None,
+    // Whatever an annotation names other than `users` is a config.xml
+    // element.
+    let section = match a.section.as_deref().unwrap_or(kind.section()) {
+        "users" => "users",
+        _ => "config",
     };
+    let default = merged_default(live, a.default.as_deref(), overridden)?;
     if overridden && a.default.is_none() {
         bail!("listed in generator_overrides, so its annotation needs a `default`");
     }
@@ -467,6 +427,8 @@ fn entry(
         until: a.until.clone(),
         replaced_by: a.replaced_by.clone(),
         aliases: Vec::new(),
+        section: Some(section),
+        sensitive: a.sensitive,
         read_only: false,
         description,
     };

@@ -12,6 +12,7 @@
 //! cargo run -p dbfleet-catalog-gen -- postgresql   # or redis, clickhouse
 //! ```
 
+mod annotations;
 mod clickhouse;
 mod postgresql;
 mod redis;

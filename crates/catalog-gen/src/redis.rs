@@ -12,23 +12,18 @@
 //! server does not have. Where both speak, they must agree, so a server
 //! upgrade or a wrong annotation fails the generator instead of slipping
 //! into the catalog.
-//!
-//! This module also holds the helpers that the ClickHouse generator shares
-//! (reading annotation files, native defaults, the fields `write::Entry`
-//! does not carry yet).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use dbfleet_catalog::{ParamType, Parameter, ScopeSet};
-use dbfleet_model::decode::decode;
-use dbfleet_model::{ApplyMethod, EngineKind, Value, Version};
+use dbfleet_catalog::ParamType;
+use dbfleet_model::{ApplyMethod, EngineKind, Version};
 use dbfleet_testsupport::RedisServer;
 use serde::Deserialize;
 
-use crate::postgresql::Generated;
-use crate::write::{self, Entry, Scalar};
+use crate::annotations::{check_merged, in_range, merged_default, read_annotations};
+use crate::write::{self, Entry, Generated, native_default};
 
 /// The annotation file.
 #[derive(Deserialize)]
@@ -128,20 +123,10 @@ pub(crate) fn generate(annotations_path: &Path) -> anyhow::Result<Generated> {
         .map(String::as_str)
         .collect();
     let mut entries = BTreeMap::new();
-    let mut extras = BTreeMap::new();
     for (name, a) in &annotations.parameters {
         match entry(name, a, live.get(name), overrides.contains(name.as_str())) {
             Ok(e) => {
                 entries.insert(name.as_str(), e);
-                if a.sensitive {
-                    extras.insert(
-                        name.as_str(),
-                        Extra {
-                            section: None,
-                            sensitive: true,
-                        },
-                    );
-                }
             }
             Err(e) => problems.push(format!("{name}: {e:#}")),
         }
@@ -157,30 +142,16 @@ pub(crate) fn generate(annotations_path: &Path) -> anyhow::Result<Generated> {
             ));
         }
     }
-    if !problems.is_empty() {
-        bail!(
-            "{} cannot be merged:\n{}",
-            annotations_path.display(),
-            problems.join("\n")
-        );
-    }
+    check_merged(annotations_path, &problems)?;
 
-    let mut sources = vec![format!(
-        "redis-server {version}: CONFIG GET *, CONFIG SET probes (generated)"
-    )];
-    sources.extend(annotations.sources.iter().cloned());
     let header = write::Header {
         comment: COMMENT,
-        engine: "redis",
+        engine: EngineKind::Redis,
         versions: &annotations.versions,
-        sources: &sources,
+        live_source: format!("redis-server {version}: CONFIG GET *, CONFIG SET probes (generated)"),
+        sources: &annotations.sources,
     };
-    let text = add_fields(
-        &write::catalog(&header, entries.iter().map(|(n, e)| (*n, e))),
-        &extras,
-    );
-    let summary = check_and_summarize(EngineKind::Redis, "redis.yaml (generated)", &text)?;
-    Ok(Generated { text, summary })
+    write::generated(&header, entries.iter().map(|(n, e)| (*n, e)))
 }
 
 /// `CONFIG GET pattern` as a map. Redis answers with alternating name and
@@ -333,17 +304,11 @@ fn entry(
     if a.ty == ParamType::Enum && values.is_empty() {
         bail!("the server cannot list the members of this enum, so its annotation needs `values`");
     }
-    let default = match (live, &a.default) {
-        (Some(l), Some(written)) if !overridden && l.value != *written => {
-            bail!(
-                "annotated `default: {written:?}`, but the server reports {:?}",
-                l.value
-            )
-        }
-        (_, Some(written)) => Some(written.clone()),
-        (Some(l), None) => Some(l.value.clone()),
-        (None, None) => None,
-    };
+    let default = merged_default(
+        live.map(|l| l.value.as_str()),
+        a.default.as_deref(),
+        overridden,
+    )?;
     let mut e = Entry {
         ty: a.ty.as_str(),
         unit: a.unit.clone(),
@@ -357,237 +322,13 @@ fn entry(
         until: a.until.clone(),
         replaced_by: a.replaced_by.clone(),
         aliases: a.aliases.clone(),
+        section: None,
+        sensitive: a.sensitive,
         read_only: false,
         description: a.description.trim().to_string(),
     };
     e.default = default
-        .map(|d| native_default(EngineKind::Redis, name, a.ty, &e, &d))
+        .map(|d| native_default(EngineKind::Redis, name, a.ty, &e, d))
         .transpose()?;
     Ok(e)
-}
-
-// --------------------------------------------------------------------------
-// Helpers shared with clickhouse.rs.
-
-/// Reads and decodes an annotation file, with located errors.
-pub(crate) fn read_annotations<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<T> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let file = path.display().to_string();
-    let node = dbfleet_model::yaml::parse(file.as_str(), &text).map_err(|errors| {
-        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("{}", errors.join("\n"))
-    })?;
-    decode(&node).map_err(|e| anyhow::anyhow!("{file}: {e}"))
-}
-
-/// Whether a parameter with this `since` and `until` exists in `version`.
-pub(crate) fn in_range(
-    version: &Version,
-    since: Option<&str>,
-    until: Option<&str>,
-) -> anyhow::Result<bool> {
-    let after_since = match since {
-        Some(s) => *version >= s.parse::<Version>()? || version.matches_prefix(&s.parse()?),
-        None => true,
-    };
-    let before_until = match until {
-        Some(u) => *version <= u.parse::<Version>()? || version.matches_prefix(&u.parse()?),
-        None => true,
-    };
-    Ok(after_since && before_until)
-}
-
-/// Checks `raw` (a value as the server or an annotation writes it) against
-/// the entry's type, unit and bounds, and returns it in catalog syntax:
-/// sizes in the largest exact unit the engine writes, booleans, enums and
-/// text quoted, numbers bare.
-pub(crate) fn native_default(
-    engine: EngineKind,
-    name: &str,
-    ty: ParamType,
-    e: &Entry,
-    raw: &str,
-) -> anyhow::Result<Scalar> {
-    let p = Parameter {
-        name: name.to_string(),
-        ty,
-        unit: e.unit.clone(),
-        min: None,
-        max: None,
-        default: None,
-        values: e.values.clone(),
-        scope: ScopeSet::Instance,
-        apply: ApplyMethod::Restart,
-        since: None,
-        until: None,
-        replaced_by: None,
-        aliases: Vec::new(),
-        section: "main".into(),
-        sensitive: false,
-        read_only: false,
-        description: String::new(),
-    };
-    // Every default is read as text, the way the server reports it.
-    let typed = p
-        .normalize(engine, &Value::String(raw.to_string()))
-        .with_context(|| format!("default {raw:?} is not a valid {}", e.ty))?;
-    Ok(match ty {
-        ParamType::Int | ParamType::Real | ParamType::Duration => Scalar::Plain(raw.to_string()),
-        ParamType::Size => Scalar::Plain(p.format_native(engine, &typed)),
-        ParamType::Bool
-        | ParamType::Enum
-        | ParamType::String
-        | ParamType::List
-        | ParamType::Map => Scalar::Text(raw.to_string()),
-    })
-}
-
-/// Fields of the catalog format that `write::Entry` does not carry yet.
-pub(crate) struct Extra {
-    /// `None` for the engine's main file.
-    pub(crate) section: Option<&'static str>,
-    pub(crate) sensitive: bool,
-}
-
-/// Inserts `section` and `sensitive` into the rendered catalog, in the
-/// order of docs/catalog-format.md (before `read_only` and `description`).
-/// A stopgap until `write::Entry` has these fields.
-pub(crate) fn add_fields(text: &str, extras: &BTreeMap<&str, Extra>) -> String {
-    let mut out = String::with_capacity(text.len() + extras.len() * 40);
-    let mut pending: Option<&Extra> = None;
-    let mut in_parameters = false;
-    for line in text.split_inclusive('\n') {
-        if line == "parameters:\n" {
-            in_parameters = true;
-        } else if in_parameters && line.starts_with("  ") && !line.starts_with("    ") {
-            let name = line.trim().trim_end_matches(':');
-            pending = extras.get(name);
-        } else if let Some(extra) = pending
-            .filter(|_| line.starts_with("    read_only:") || line.starts_with("    description:"))
-        {
-            if let Some(section) = extra.section {
-                out.push_str(&format!("    section: {section}\n"));
-            }
-            if extra.sensitive {
-                out.push_str("    sensitive: true\n");
-            }
-            pending = None;
-        }
-        out.push_str(line);
-    }
-    out
-}
-
-/// Loads the generated text with the catalog crate's loader (never write a
-/// file it would refuse) and counts the parameters of each version.
-pub(crate) fn check_and_summarize(
-    engine: EngineKind,
-    file: &str,
-    text: &str,
-) -> anyhow::Result<String> {
-    let catalog = dbfleet_catalog::load(engine, file, text).map_err(|errors| {
-        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("the generated catalog is invalid:\n{}", errors.join("\n"))
-    })?;
-    let per_version: Vec<String> = catalog
-        .versions()
-        .iter()
-        .map(|v| {
-            let present = catalog
-                .parameters()
-                .filter(|p| {
-                    matches!(
-                        catalog.lookup(&p.name, v),
-                        dbfleet_catalog::Lookup::Found(_)
-                    )
-                })
-                .count();
-            format!("{v}: {present}")
-        })
-        .collect();
-    Ok(format!(
-        "{} parameters; per version {}",
-        catalog.parameters().count(),
-        per_version.join(", ")
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_are_compared_by_prefix() {
-        let v: Version = "7.0".parse().unwrap();
-        assert!(in_range(&v, None, None).unwrap());
-        assert!(in_range(&v, Some("7.0"), None).unwrap());
-        assert!(!in_range(&v, Some("7.2"), None).unwrap());
-        assert!(!in_range(&v, None, Some("6.2")).unwrap());
-        assert!(in_range(&"7.0.15".parse().unwrap(), None, Some("7.0")).unwrap());
-    }
-
-    #[test]
-    fn extra_fields_go_before_read_only_or_description() {
-        let text = "engine: redis\nparameters:\n  a:\n    type: string\n    description: \"x\"\n  b:\n    type: bool\n    description: \"y\"\n";
-        let extras = BTreeMap::from([(
-            "a",
-            Extra {
-                section: Some("users"),
-                sensitive: true,
-            },
-        )]);
-        assert_eq!(
-            add_fields(text, &extras),
-            "engine: redis\nparameters:\n  a:\n    type: string\n    section: users\n    sensitive: true\n    description: \"x\"\n  b:\n    type: bool\n    description: \"y\"\n"
-        );
-    }
-
-    #[test]
-    fn redis_sizes_default_to_their_largest_exact_unit() {
-        let e = |ty: &'static str, unit: Option<&str>| Entry {
-            ty,
-            unit: unit.map(Into::into),
-            min: None,
-            max: None,
-            default: None,
-            values: Vec::new(),
-            scope: "instance",
-            apply: "runtime",
-            since: None,
-            until: None,
-            replaced_by: None,
-            aliases: Vec::new(),
-            read_only: false,
-            description: String::new(),
-        };
-        let size = native_default(
-            EngineKind::Redis,
-            "repl-backlog-size",
-            ParamType::Size,
-            &e("size", Some("B")),
-            "1048576",
-        )
-        .unwrap();
-        assert!(matches!(size, Scalar::Plain(ref s) if s == "1mb"));
-        let flag = native_default(
-            EngineKind::Redis,
-            "appendonly",
-            ParamType::Bool,
-            &e("bool", None),
-            "no",
-        )
-        .unwrap();
-        assert!(matches!(flag, Scalar::Text(ref s) if s == "no"));
-        assert!(
-            native_default(
-                EngineKind::Redis,
-                "appendonly",
-                ParamType::Bool,
-                &e("bool", None),
-                "maybe"
-            )
-            .is_err()
-        );
-    }
 }

@@ -9,12 +9,20 @@ pub(crate) enum Exit {
     Ok = 0,
     /// An unexpected failure (I/O, a bug): the message says what.
     Failure = 1,
+    /// `plan --detailed-exitcode` / `drift`: there are changes.
+    Changes = 2,
     /// The fleet repo has errors (syntax, schema, references, validation).
     Invalid = 3,
     /// A target, key, tenant or secret named on the command line does not exist.
     NotFound = 4,
     /// A secret could not be read (missing, undecryptable, provider down).
     Secret = 5,
+    /// A server could not be reached or refused the credentials.
+    Unreachable = 6,
+    /// Applying failed; what was changed was put back.
+    ApplyFailed = 7,
+    /// Applying failed and restoring failed too: the instance needs attention.
+    RestoreFailed = 8,
     /// Bad command-line usage.
     Usage = 64,
     /// Permission denied (a file, a secret provider, a server).

@@ -47,6 +47,20 @@ enum Command {
     Explain(commands::explain::Args),
     /// Check every target against its engine's catalog, tier rules, budgets and the fleet's policies.
     Validate(commands::validate::Args),
+    /// Write native configuration files for every instance (after validation).
+    Render(commands::render::Args),
+    /// Show what apply would change on live servers (runtime, reload or restart for each).
+    Plan(commands::deploy::PlanArgs),
+    /// Change live servers to match the fleet repo, recording every step.
+    Apply(commands::deploy::ApplyArgs),
+    /// Show what differs between live servers and the fleet repo (exit 2 when something does).
+    Drift(commands::deploy::Common),
+    /// Put instances back to the state recorded before their latest change.
+    Rollback(commands::deploy::RollbackArgs),
+    /// List recorded deployments and what happened to each instance.
+    History(commands::deploy::HistoryArgs),
+    /// Turn existing native config files or override YAML into a fleet layer.
+    Import(commands::import::Args),
     /// Manage age-encrypted secrets stored in the fleet repo.
     #[command(subcommand)]
     Secret(commands::secret::Command),
@@ -71,6 +85,13 @@ fn main() -> ExitCode {
         Command::Resolve(args) => commands::resolve::run(&cli.repo, cli.format, args),
         Command::Explain(args) => commands::explain::run(&cli.repo, cli.format, args),
         Command::Validate(args) => commands::validate::run(&cli.repo, cli.format, args),
+        Command::Render(args) => commands::render::run(&cli.repo, cli.format, args),
+        Command::Plan(args) => commands::deploy::plan(&cli.repo, cli.format, args),
+        Command::Apply(args) => commands::deploy::apply(&cli.repo, cli.format, args),
+        Command::Drift(args) => commands::deploy::drift(&cli.repo, cli.format, args),
+        Command::Rollback(args) => commands::deploy::rollback(&cli.repo, cli.format, args),
+        Command::History(args) => commands::deploy::history(&cli.repo, cli.format, args),
+        Command::Import(args) => commands::import::run(cli.format, args),
         Command::Secret(cmd) => commands::secret::run(&cli.repo, cli.format, cmd),
         Command::Schema(args) => commands::schema::run(args),
     };

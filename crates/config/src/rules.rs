@@ -162,8 +162,16 @@ fn postgresql(v: &mut View<'_, '_>) {
         }
     }
     if let (Some(reserved), Some(max)) = (v.int("superuser_reserved_connections"), v.int("max_connections")) {
-        if reserved >= max {
-            v.error("combination", format!("superuser_reserved_connections ({reserved}) must be less than max_connections ({max})"), &["superuser_reserved_connections", "max_connections"]);
+        // PostgreSQL 16 added reserved_connections, which counts against
+        // max_connections too (0, its default, on older versions).
+        let others = v.int("reserved_connections").unwrap_or(0);
+        if reserved + others >= max {
+            let msg = if others > 0 {
+                format!("superuser_reserved_connections ({reserved}) plus reserved_connections ({others}) must be less than max_connections ({max})")
+            } else {
+                format!("superuser_reserved_connections ({reserved}) must be less than max_connections ({max})")
+            };
+            v.error("combination", msg, &["superuser_reserved_connections", "reserved_connections", "max_connections"]);
         }
     }
     if let (Some(per_gather), Some(workers)) = (v.int("max_parallel_workers_per_gather"), v.int("max_parallel_workers")) {
@@ -182,12 +190,12 @@ fn postgresql(v: &mut View<'_, '_>) {
     if v.flag("autovacuum") == Some(false) {
         v.warn("dangerous", "autovacuum is off: tables bloat and transaction ID wraparound will stop the server".into(), &["autovacuum"]);
     }
-    if v.flag("fsync") == Some(false) && v.flag("full_page_writes") == Some(true) && v.is_set("fsync") {
+    if v.flag("fsync") == Some(false) && v.is_set("fsync") {
         v.warn("dangerous", "fsync is off: a crash can corrupt the cluster beyond repair".into(), &["fsync"]);
     }
     if let (Some(ecs), Some(sb)) = (v.bytes("effective_cache_size"), v.bytes("shared_buffers")) {
         if ecs < sb {
-            v.warn("combination", format!("effective_cache_size ({}) is smaller than shared_buffers ({}); the planner underestimates the cache", gb(ecs), gb(sb)), &["effective_cache_size"]);
+            v.warn("combination", format!("effective_cache_size ({}) is smaller than shared_buffers ({}); the planner underestimates the cache", gb(ecs), gb(sb)), &["effective_cache_size", "shared_buffers"]);
         }
     }
 }
@@ -224,9 +232,11 @@ fn mongodb(v: &mut View<'_, '_>) {
             v.warn("memory-budget", format!("the WiredTiger cache ({cache_gb} GB) leaves little of {} for connections and the file system cache", gb(v.memory)), &["storage.wiredTiger.engineConfig.cacheSizeGB"]);
         }
     }
-    let open = v.text("net.bindIp").is_some_and(|b| b.contains("0.0.0.0") || b.contains("::")) || v.flag("net.bindIpAll") == Some(true);
+    // `::` is every IPv6 interface; `::1` (IPv6 localhost) is not.
+    let open = v.text("net.bindIp").is_some_and(|b| b.split(',').map(str::trim).any(|a| a == "0.0.0.0" || a == "::"))
+        || v.flag("net.bindIpAll") == Some(true);
     if open && v.text("security.authorization").as_deref() == Some("disabled") {
-        v.error("dangerous", "mongod listens on all interfaces with security.authorization disabled: anyone can read and write".into(), &["security.authorization", "net.bindIp"]);
+        v.error("dangerous", "mongod listens on all interfaces with security.authorization disabled: anyone can read and write".into(), &["security.authorization", "net.bindIp", "net.bindIpAll"]);
     }
     if v.text("net.tls.mode").as_deref() == Some("requireTLS") && !v.is_set("net.tls.certificateKeyFile") && !v.is_set("net.tls.certificateSelector") {
         v.error("combination", "net.tls.mode requireTLS needs net.tls.certificateKeyFile (or certificateSelector); mongod will not start".into(), &["net.tls.mode"]);
@@ -253,10 +263,19 @@ fn clickhouse(v: &mut View<'_, '_>) {
 }
 
 /// JVM heap checks shared by the three JVM engines.
-fn jvm_heap(v: &mut View<'_, '_>, min_key: &'static str, max_key: &'static str, extra: i64, extra_what: &str) {
+fn jvm_heap(v: &mut View<'_, '_>, min_key: &'static str, max_key: &'static str, extra: Option<(&'static str, &str)>) {
     let heap = v.bytes(max_key).unwrap_or(0);
-    if heap + extra > v.memory {
-        v.error("memory-budget", format!("the JVM heap ({}){extra_what} is more than the instance's {}", gb(heap), gb(v.memory)), &[max_key]);
+    // Memory outside the heap that the budget counts too (Neo4j's page cache).
+    let (extra_bytes, extra_what) = match extra {
+        Some((key, what)) => {
+            let bytes = v.bytes(key).unwrap_or(0);
+            (bytes, format!(" plus {what} ({})", gb(bytes)))
+        }
+        None => (0, String::new()),
+    };
+    if heap + extra_bytes > v.memory {
+        let keys: Vec<&'static str> = std::iter::once(max_key).chain(extra.map(|(key, _)| key)).collect();
+        v.error("memory-budget", format!("the JVM heap ({}){extra_what} is more than the instance's {}", gb(heap), gb(v.memory)), &keys);
     }
     if heap > 31 << 30 {
         v.warn("memory-budget", format!("a JVM heap of {} is above ~31GB, where compressed object pointers stop working", gb(heap)), &[max_key]);
@@ -271,7 +290,7 @@ fn jvm_heap(v: &mut View<'_, '_>, min_key: &'static str, max_key: &'static str, 
 }
 
 fn elasticsearch(v: &mut View<'_, '_>) {
-    jvm_heap(v, "jvm.heap.min", "jvm.heap.max", 0, "");
+    jvm_heap(v, "jvm.heap.min", "jvm.heap.max", None);
     if let Some(heap) = v.bytes("jvm.heap.max") {
         if heap > v.memory / 2 {
             v.warn("memory-budget", format!("the heap ({}) is more than half of {}; Lucene needs the rest for the file system cache", gb(heap), gb(v.memory)), &["jvm.heap.max"]);
@@ -286,17 +305,24 @@ fn elasticsearch(v: &mut View<'_, '_>) {
 }
 
 fn neo4j(v: &mut View<'_, '_>) {
-    let pagecache = v.bytes("server.memory.pagecache.size").unwrap_or(0);
-    jvm_heap(v, "server.memory.heap.initial_size", "server.memory.heap.max_size", pagecache, " plus the page cache");
+    jvm_heap(v, "server.memory.heap.initial_size", "server.memory.heap.max_size", Some(("server.memory.pagecache.size", "the page cache")));
 }
 
 fn cassandra(v: &mut View<'_, '_>) {
-    jvm_heap(v, "jvm.heap.min", "jvm.heap.max", 0, "");
+    jvm_heap(v, "jvm.heap.min", "jvm.heap.max", None);
     if v.text("commitlog_sync").as_deref() == Some("batch") && v.is_set("commitlog_sync_period") {
         v.error("combination", "commitlog_sync batch does not take commitlog_sync_period; Cassandra refuses to start".into(), &["commitlog_sync_period", "commitlog_sync"]);
     }
     if v.text("commitlog_sync").as_deref() == Some("periodic") && !v.is_set("commitlog_sync_period") && v.is_set("commitlog_sync") {
         v.error("combination", "commitlog_sync periodic needs commitlog_sync_period".into(), &["commitlog_sync"]);
+    }
+    if v.text("commitlog_sync").as_deref() == Some("group") {
+        if !v.is_set("commitlog_sync_group_window") {
+            v.error("combination", "commitlog_sync group needs commitlog_sync_group_window; Cassandra refuses to start".into(), &["commitlog_sync"]);
+        }
+        if v.is_set("commitlog_sync_period") {
+            v.error("combination", "commitlog_sync group does not take commitlog_sync_period; Cassandra refuses to start".into(), &["commitlog_sync_period", "commitlog_sync"]);
+        }
     }
     if v.text("authenticator").is_some_and(|a| a.contains("AllowAll")) && v.text("authorizer").is_some_and(|a| a.contains("CassandraAuthorizer")) {
         v.error("combination", "CassandraAuthorizer needs an authenticator other than AllowAllAuthenticator".into(), &["authorizer", "authenticator"]);

@@ -98,8 +98,10 @@ pub fn validate<'f>(fleet: &'f Fleet, resolved: &Resolved<'f>) -> (Validated<'f>
         );
     }
 
-    for (key, slot) in &resolved.settings {
-        let Some(value) = &slot.value else { continue };
+    for (key, value, chain) in regroup_maps(engine, resolved) {
+        let slot = crate::resolve::Slot { value: Some(value), chain };
+        let value = slot.value.as_ref().expect("regrouped settings have values");
+        let key = key.as_str();
         let winner = slot.winner();
         let parameter: &'static Parameter = match catalog.lookup(key, &info.version) {
             Lookup::Found(p) => p,
@@ -191,6 +193,44 @@ pub fn validate<'f>(fleet: &'f Fleet, resolved: &Resolved<'f>) -> (Validated<'f>
     diags.extend(crate::rules::check(fleet, &validated));
     diags.extend(crate::policy::check(fleet, &validated));
     (validated, diags)
+}
+
+/// The resolved settings, with keys below a map-typed parameter (such as
+/// ClickHouse's `remote_servers`) gathered back into one map value. The
+/// loader flattens nested maps into dotted keys so layers can merge deeply;
+/// for these parameters the whole map is the value, and merging stays deep
+/// (one cluster can be changed per environment). The chain of a gathered
+/// map is the chain of every key in it, in order.
+fn regroup_maps<'f>(engine: EngineKind, resolved: &Resolved<'f>) -> Vec<(String, Value, Vec<&'f Entry>)> {
+    let catalog = dbfleet_catalog::catalog(engine);
+    fn map_parent<'k>(catalog: &dbfleet_catalog::Catalog, key: &'k str) -> Option<&'k str> {
+        key.match_indices('.').map(|(i, _)| &key[..i]).find(|prefix| catalog.get(prefix).is_some_and(|p| p.ty == dbfleet_catalog::ParamType::Map))
+    }
+    let mut out: Vec<(String, Value, Vec<&'f Entry>)> = Vec::new();
+    let mut maps: BTreeMap<String, (Value, Vec<&'f Entry>)> = BTreeMap::new();
+    for (key, slot) in &resolved.settings {
+        let Some(value) = &slot.value else { continue };
+        match map_parent(catalog, key) {
+            Some(parent) => {
+                let (map, chain) = maps.entry(parent.to_string()).or_insert_with(|| (Value::Map(BTreeMap::new()), Vec::new()));
+                let mut node = map;
+                let rest: Vec<&str> = key[parent.len() + 1..].split('.').collect();
+                for (i, part) in rest.iter().enumerate() {
+                    let Value::Map(m) = node else { break };
+                    node = if i + 1 == rest.len() {
+                        m.insert(part.to_string(), value.clone());
+                        break;
+                    } else {
+                        m.entry(part.to_string()).or_insert_with(|| Value::Map(BTreeMap::new()))
+                    };
+                }
+                chain.extend(slot.chain.iter().copied());
+            }
+            None => out.push((key.to_string(), value.clone(), slot.chain.clone())),
+        }
+    }
+    out.extend(maps.into_iter().map(|(k, (v, chain))| (k, v, chain)));
+    out
 }
 
 /// Whether a tier's `overridable` pattern allows `engine.scope.key`.

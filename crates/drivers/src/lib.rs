@@ -10,6 +10,22 @@
 //! records a snapshot before calling [`Driver::apply`] and decides what to
 //! do when it fails.
 
+mod cassandra;
+mod clickhouse;
+mod common;
+mod elasticsearch;
+mod file;
+mod mongodb;
+mod neo4j;
+mod postgresql;
+mod redis;
+
+pub use cassandra::CassandraDriver;
+pub use elasticsearch::ElasticsearchDriver;
+pub use file::FileDriver;
+pub use mongodb::MongodbDriver;
+pub use neo4j::Neo4jDriver;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -109,4 +125,17 @@ pub trait Driver: Send + Sync {
     /// explicitly, reset otherwise, with the same reload and restart rules
     /// as apply.
     async fn restore(&self, before: &Observed, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError>;
+}
+
+/// The driver for `conn.engine`. PostgreSQL, Redis and ClickHouse are
+/// managed through their own protocols (see their modules); the other
+/// engines get file delivery without files to deliver, which observes
+/// nothing and refuses every change with an error that says so.
+pub fn connect(conn: Connection) -> Box<dyn Driver> {
+    match conn.engine {
+        EngineKind::Postgresql => Box::new(postgresql::PostgresDriver::new(conn)),
+        EngineKind::Redis => Box::new(redis::RedisDriver::new(conn)),
+        EngineKind::Clickhouse => Box::new(clickhouse::ClickHouseDriver::new(conn)),
+        _ => Box::new(FileDriver::new(conn, Vec::new())),
+    }
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::daemon::{Daemon, Spec};
+use crate::daemon::{self, Daemon, Spec};
 use crate::error::{Error, Result};
 use crate::http::{self, HttpResponse};
 use crate::process::{self, find_executable, is_executable, shell_quote};
@@ -154,48 +154,21 @@ impl BaoServer {
         ))
     }
 
-    /// Stops and starts the server on the same port. Dev mode keeps
-    /// everything in memory: secrets written before are gone.
-    pub fn restart(&self) -> Result<()> {
-        self.daemon.restart()
-    }
-
-    /// SIGTERM and wait for exit.
-    pub fn stop(&self) -> Result<()> {
-        self.daemon.stop()
-    }
-
-    /// SIGKILLs the server.
-    pub fn kill(&self) -> Result<()> {
-        self.daemon.kill()
-    }
-
-    /// True while the server process runs.
-    pub fn is_running(&self) -> bool {
-        self.daemon.is_running()
-    }
-
-    /// Starts the server again after [`stop`](Self::stop) or
-    /// [`kill`](Self::kill), on the same port, empty.
-    pub fn start_again(&self) -> Result<()> {
-        self.daemon.start_again()
-    }
-
-    /// An argv (`sh -c '…'`) that stops the server and starts it again.
-    pub fn restart_command(&self) -> Vec<String> {
-        self.daemon.restart_command()
-    }
-
-    /// Waits until the server answers again, after something else ran
-    /// [`restart_command`](Self::restart_command) (which returns before the
-    /// server is ready).
-    pub fn wait_ready(&self) -> Result<()> {
-        self.daemon.wait_ready()
-    }
-
-    /// The last lines of the server log, for assertion messages.
-    pub fn log_tail(&self) -> String {
-        self.daemon.log_tail()
+    daemon::lifecycle_methods! {
+        /// Stops and starts the server on the same port. Dev mode keeps
+        /// everything in memory: secrets written before are gone.
+        restart;
+        /// SIGTERM and wait for exit.
+        stop;
+        /// SIGKILLs the server.
+        kill;
+        /// True while the server process runs.
+        is_running;
+        /// Starts the server again after [`stop`](Self::stop) or
+        /// [`kill`](Self::kill), on the same port, empty.
+        start_again;
+        /// An argv (`sh -c '…'`) that stops the server and starts it again.
+        restart_command;
     }
 }
 

@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::daemon::{Daemon, Spec};
+use crate::daemon::{self, Daemon, Spec};
 use crate::error::Result;
 use crate::http;
 use crate::process::{create_dir, require_executable, trim_newlines, write_file};
@@ -145,48 +145,21 @@ impl ClickHouseServer {
         Ok(trim_newlines(response.body))
     }
 
-    /// SIGTERM, wait for exit, start again with the same config and ports.
-    pub fn restart(&self) -> Result<()> {
-        self.daemon.restart()
-    }
-
-    /// SIGTERM and wait for exit (SIGKILL after 30 s).
-    pub fn stop(&self) -> Result<()> {
-        self.daemon.stop()
-    }
-
-    /// SIGKILLs the server, as a crash would.
-    pub fn kill(&self) -> Result<()> {
-        self.daemon.kill()
-    }
-
-    /// True while the server process runs.
-    pub fn is_running(&self) -> bool {
-        self.daemon.is_running()
-    }
-
-    /// Starts the server again after [`stop`](Self::stop) or
-    /// [`kill`](Self::kill), on the same ports.
-    pub fn start_again(&self) -> Result<()> {
-        self.daemon.start_again()
-    }
-
-    /// An argv (`sh -c '…'`) that stops the server, waits for it to exit and
-    /// starts it again with `--daemon`.
-    pub fn restart_command(&self) -> Vec<String> {
-        self.daemon.restart_command()
-    }
-
-    /// Waits until the server answers again, after something else ran
-    /// [`restart_command`](Self::restart_command) (which returns before the
-    /// server is ready).
-    pub fn wait_ready(&self) -> Result<()> {
-        self.daemon.wait_ready()
-    }
-
-    /// The last lines of the server's logs, for assertion messages.
-    pub fn log_tail(&self) -> String {
-        self.daemon.log_tail()
+    daemon::lifecycle_methods! {
+        /// SIGTERM, wait for exit, start again with the same config and ports.
+        restart;
+        /// SIGTERM and wait for exit (SIGKILL after 30 s).
+        stop;
+        /// SIGKILLs the server, as a crash would.
+        kill;
+        /// True while the server process runs.
+        is_running;
+        /// Starts the server again after [`stop`](Self::stop) or
+        /// [`kill`](Self::kill), on the same ports.
+        start_again;
+        /// An argv (`sh -c '…'`) that stops the server, waits for it to exit and
+        /// starts it again with `--daemon`.
+        restart_command;
     }
 }
 

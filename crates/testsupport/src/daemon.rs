@@ -234,6 +234,65 @@ impl Daemon {
     }
 }
 
+/// Writes, inside a server's `impl` block, the public lifecycle methods every
+/// server has, each handing over to the server's `daemon` field. The server
+/// documents the six whose behaviour differs from server to server (how it
+/// stops, what a restart keeps); waiting for readiness and the log tail are
+/// documented here, since they are the same for all.
+macro_rules! lifecycle_methods {
+    (
+        $(#[$restart:meta])* restart;
+        $(#[$stop:meta])* stop;
+        $(#[$kill:meta])* kill;
+        $(#[$is_running:meta])* is_running;
+        $(#[$start_again:meta])* start_again;
+        $(#[$restart_command:meta])* restart_command;
+    ) => {
+        $(#[$restart])*
+        pub fn restart(&self) -> $crate::Result<()> {
+            self.daemon.restart()
+        }
+
+        $(#[$stop])*
+        pub fn stop(&self) -> $crate::Result<()> {
+            self.daemon.stop()
+        }
+
+        $(#[$kill])*
+        pub fn kill(&self) -> $crate::Result<()> {
+            self.daemon.kill()
+        }
+
+        $(#[$is_running])*
+        pub fn is_running(&self) -> bool {
+            self.daemon.is_running()
+        }
+
+        $(#[$start_again])*
+        pub fn start_again(&self) -> $crate::Result<()> {
+            self.daemon.start_again()
+        }
+
+        $(#[$restart_command])*
+        pub fn restart_command(&self) -> Vec<String> {
+            self.daemon.restart_command()
+        }
+
+        /// Waits until the server answers again, after something else ran
+        /// [`restart_command`](Self::restart_command) (which returns before the
+        /// server is ready).
+        pub fn wait_ready(&self) -> $crate::Result<()> {
+            self.daemon.wait_ready()
+        }
+
+        /// The last lines of the server's logs, for assertion messages.
+        pub fn log_tail(&self) -> String {
+            self.daemon.log_tail()
+        }
+    };
+}
+pub(crate) use lifecycle_methods;
+
 /// What launching and probing need, borrowed from a [`Daemon`] or from the
 /// locals of a start attempt that has not become one yet.
 struct Parts<'a> {

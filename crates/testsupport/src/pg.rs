@@ -12,7 +12,7 @@ use std::process::Command;
 
 use nix::unistd::{User, geteuid};
 
-use crate::daemon::{Daemon, Spec};
+use crate::daemon::{self, Daemon, Spec};
 use crate::error::{Error, Result};
 use crate::ports;
 use crate::process::{self, is_executable, require_executable, shell_quote};
@@ -221,36 +221,21 @@ impl PgServer {
         )
     }
 
-    /// `pg_ctl restart -m fast -w`: same port, same settings.
-    pub fn restart(&self) -> Result<()> {
-        self.daemon.restart()
-    }
-
-    /// `pg_ctl stop -m fast -w`.
-    pub fn stop(&self) -> Result<()> {
-        self.daemon.stop()
-    }
-
-    /// SIGKILLs the postmaster, as a crash would; its backends notice and exit.
-    pub fn kill(&self) -> Result<()> {
-        self.daemon.kill()
-    }
-
-    /// True while the postmaster runs.
-    pub fn is_running(&self) -> bool {
-        self.daemon.is_running()
-    }
-
-    /// Starts the server again after [`stop`](Self::stop) or
-    /// [`kill`](Self::kill), on the same port (crash recovery runs after a kill).
-    pub fn start_again(&self) -> Result<()> {
-        self.daemon.start_again()
-    }
-
-    /// The argv that restarts this server (`runuser -u postgres -- pg_ctl -D …
-    /// -m fast -w restart` when running as root), for a control plane to run.
-    pub fn restart_command(&self) -> Vec<String> {
-        self.daemon.restart_command()
+    daemon::lifecycle_methods! {
+        /// `pg_ctl restart -m fast -w`: same port, same settings.
+        restart;
+        /// `pg_ctl stop -m fast -w`.
+        stop;
+        /// SIGKILLs the postmaster, as a crash would; its backends notice and exit.
+        kill;
+        /// True while the postmaster runs.
+        is_running;
+        /// Starts the server again after [`stop`](Self::stop) or
+        /// [`kill`](Self::kill), on the same port (crash recovery runs after a kill).
+        start_again;
+        /// The argv that restarts this server (`runuser -u postgres -- pg_ctl -D …
+        /// -m fast -w restart` when running as root), for a control plane to run.
+        restart_command;
     }
 
     /// Runs `psql -X -At -v ON_ERROR_STOP=1 -c SQL` and returns its output
@@ -265,18 +250,6 @@ impl PgServer {
                 .arg(sql)
                 .env("PGCONNECT_TIMEOUT", "10"),
         )
-    }
-
-    /// Waits until the server answers again, after something else ran
-    /// [`restart_command`](Self::restart_command) (which returns before the
-    /// server is ready).
-    pub fn wait_ready(&self) -> Result<()> {
-        self.daemon.wait_ready()
-    }
-
-    /// The last lines of the server log, for assertion messages.
-    pub fn log_tail(&self) -> String {
-        self.daemon.log_tail()
     }
 }
 

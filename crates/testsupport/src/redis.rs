@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::daemon::{Daemon, Spec};
+use crate::daemon::{self, Daemon, Spec};
 use crate::error::Result;
 use crate::process::{self, require_executable, write_file};
 use crate::scratch::Scratch;
@@ -106,37 +106,22 @@ impl RedisServer {
         &self.log_file
     }
 
-    /// `SHUTDOWN NOSAVE`, then starts again from the same config file on the
-    /// same port. Data is lost (no persistence).
-    pub fn restart(&self) -> Result<()> {
-        self.daemon.restart()
-    }
-
-    /// `SHUTDOWN NOSAVE`, waiting for the process to exit.
-    pub fn stop(&self) -> Result<()> {
-        self.daemon.stop()
-    }
-
-    /// SIGKILLs the server, as a crash would.
-    pub fn kill(&self) -> Result<()> {
-        self.daemon.kill()
-    }
-
-    /// True while the server process runs.
-    pub fn is_running(&self) -> bool {
-        self.daemon.is_running()
-    }
-
-    /// Starts the server again after [`stop`](Self::stop) or
-    /// [`kill`](Self::kill), from the same config file on the same port.
-    pub fn start_again(&self) -> Result<()> {
-        self.daemon.start_again()
-    }
-
-    /// An argv (`sh -c '…'`) that shuts the server down, waits for it to
-    /// exit and starts it from the same config file.
-    pub fn restart_command(&self) -> Vec<String> {
-        self.daemon.restart_command()
+    daemon::lifecycle_methods! {
+        /// `SHUTDOWN NOSAVE`, then starts again from the same config file on the
+        /// same port. Data is lost (no persistence).
+        restart;
+        /// `SHUTDOWN NOSAVE`, waiting for the process to exit.
+        stop;
+        /// SIGKILLs the server, as a crash would.
+        kill;
+        /// True while the server process runs.
+        is_running;
+        /// Starts the server again after [`stop`](Self::stop) or
+        /// [`kill`](Self::kill), from the same config file on the same port.
+        start_again;
+        /// An argv (`sh -c '…'`) that shuts the server down, waits for it to
+        /// exit and starts it from the same config file.
+        restart_command;
     }
 
     /// Runs `redis-cli -e -h 127.0.0.1 -p PORT ARGS…` and returns its output
@@ -151,18 +136,6 @@ impl RedisServer {
             self.port(),
             &all,
         )))
-    }
-
-    /// Waits until the server answers again, after something else ran
-    /// [`restart_command`](Self::restart_command) (which returns before the
-    /// server is ready).
-    pub fn wait_ready(&self) -> Result<()> {
-        self.daemon.wait_ready()
-    }
-
-    /// The last lines of the server log, for assertion messages.
-    pub fn log_tail(&self) -> String {
-        self.daemon.log_tail()
     }
 }
 

@@ -3,6 +3,8 @@
 //! test needs one.
 
 mod harness;
+mod live;
+mod render;
 mod malformed;
 mod resolve;
 mod secrets;
