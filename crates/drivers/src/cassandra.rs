@@ -23,7 +23,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dbfleet_catalog::{Parameter, Typed};
+use dbfleet_catalog::{ParamType, Parameter, Typed};
 use dbfleet_model::{ApplyMethod, EngineKind, Value};
 use dbfleet_plan::{Action, Change, Observed, ObservedSetting, Plan, Settings};
 use dbfleet_render::RenderedFile;
@@ -173,15 +173,17 @@ fn cache_capacity(info: &str, title: &str) -> Option<i64> {
 }
 
 /// `(name, value)` rows of `system_views.settings` as settings by catalog
-/// name. Throughputs read `64MiB/s`; the catalog counts them in sizes.
+/// name; a setting without a value is left out, as if not set.
+/// Throughputs read `64MiB/s`, where the catalog has a size.
 fn read_rows(conn: &Connection, rows: impl IntoIterator<Item = (String, Option<String>)>) -> Settings<ObservedSetting> {
+    let catalog = dbfleet_catalog::catalog(ENGINE);
     rows.into_iter()
         .filter_map(|(name, value)| {
-            let value = match value {
-                Some(text) => Value::String(text.strip_suffix("/s").map(str::to_string).unwrap_or(text)),
-                None => Value::Null,
-            };
-            observed(ENGINE, &conn.version, &name, &value, false)
+            let mut text = value?;
+            if catalog.get(&name).is_some_and(|p| p.ty == ParamType::Size) && text.ends_with("/s") {
+                text.truncate(text.len() - 2);
+            }
+            observed(ENGINE, &conn.version, &name, &Value::String(text), false)
         })
         .collect()
 }
@@ -195,7 +197,7 @@ fn parameter(name: &str) -> Result<&'static Parameter, DriverError> {
 /// `text` in the engine's spelling, read through the catalog.
 fn typed(parameter: &Parameter, text: &str) -> Result<Typed, DriverError> {
     parameter
-        .normalize(ENGINE, &Value::String(text.strip_suffix("/s").unwrap_or(text).to_string()))
+        .normalize(ENGINE, &Value::String(text.to_string()))
         .map_err(|e| DriverError::Rejected { name: parameter.name.clone(), reason: e.to_string() })
 }
 
@@ -387,6 +389,7 @@ mod tests {
         assert_eq!(s["num_tokens"].value, Some(Typed::Int(16)));
         // Unknown to the catalog, or without a value: not taken.
         assert!(!s.contains_key("full_query_logging_options"));
+        assert!(!s.contains_key("allocate_tokens_for_keyspace"));
         assert!(s.values().all(|o| !o.explicit && !o.pending_restart));
     }
 

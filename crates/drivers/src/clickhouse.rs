@@ -105,7 +105,7 @@ impl ClickHouseDriver {
         request = request.basic_auth(user, self.conn.password.as_ref().map(|p| p.expose_secret().to_string()));
         let unreachable = |e: reqwest::Error| DriverError::Unreachable {
             address: self.conn.address.clone(),
-            reason: std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}")),
+            reason: common::with_causes(&e),
         };
         let response = request.send().await.map_err(unreachable)?;
         let ok = response.status().is_success();
@@ -157,7 +157,10 @@ impl ClickHouseDriver {
             .trim()
             == "1";
         if has_server_settings {
-            out.extend(pairs(self.rows("SELECT name, value FROM system.server_settings FORMAT TabSeparated").await?, ""));
+            out.extend(pairs(
+                self.rows("SELECT name, value FROM system.server_settings FORMAT TabSeparated").await?,
+                "",
+            ));
         }
         Ok(out)
     }
@@ -227,8 +230,12 @@ impl ClickHouseDriver {
         let version = &self.conn.version;
         let p = match dbfleet_catalog::catalog(ENGINE).lookup(&c.name, version) {
             Lookup::Found(p) | Lookup::Alias { parameter: p, .. } => p,
-            Lookup::NotYet { since, .. } => return Err(refuse(format!("ClickHouse {version} does not have it yet (from {since} on)"))),
-            Lookup::Removed { until, .. } => return Err(refuse(format!("ClickHouse {version} no longer has it (last in {until})"))),
+            Lookup::NotYet { since, .. } => {
+                return Err(refuse(format!("ClickHouse {version} does not have it yet (from {since} on)")));
+            }
+            Lookup::Removed { until, .. } => {
+                return Err(refuse(format!("ClickHouse {version} no longer has it (last in {until})")));
+            }
             Lookup::Unknown { .. } => return Err(refuse("not a ClickHouse setting the catalog knows".into())),
         };
         if !FILES.iter().any(|(section, _)| *section == p.section) {
@@ -241,7 +248,11 @@ impl ClickHouseDriver {
             }
             (_, Some(native)) => {
                 p.normalize(ENGINE, &Value::String(native.clone())).map_err(|e| {
-                    refuse(if c.sensitive { "the value is not valid (not shown: it is secret)".into() } else { e.to_string() })
+                    refuse(if c.sensitive {
+                        "the value is not valid (not shown: it is secret)".into()
+                    } else {
+                        e.to_string()
+                    })
                 })?;
             }
         }
@@ -266,10 +277,10 @@ impl ClickHouseDriver {
                 };
                 RenderValue::Secret(SecretString::from(text))
             } else {
-                RenderValue::Typed(p.normalize(ENGINE, value).map_err(|e| DriverError::Rejected {
-                    name: name.clone(),
-                    reason: e.to_string(),
-                })?)
+                RenderValue::Typed(
+                    p.normalize(ENGINE, value)
+                        .map_err(|e| DriverError::Rejected { name: name.clone(), reason: e.to_string() })?,
+                )
             };
             settings.push(Setting { name, parameter: p, value, origin: None });
         }

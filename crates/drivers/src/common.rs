@@ -38,13 +38,17 @@ pub(crate) fn observed(
         Lookup::Unknown { .. } => return None,
     };
     let setting = if parameter.sensitive {
-        ObservedSetting { value: None, raw: HIDDEN.to_string(), pending_restart: false, explicit }
+        let digest = match value {
+            Value::String(s) if !s.is_empty() => Some(dbfleet_plan::secret_digest(s)),
+            _ => None,
+        };
+        ObservedSetting { value: None, raw: HIDDEN.to_string(), pending_restart: false, digest, explicit }
     } else {
         let raw = match value {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        ObservedSetting { value: parameter.normalize(engine, value).ok(), raw, pending_restart: false, explicit }
+        ObservedSetting { value: parameter.normalize(engine, value).ok(), raw, pending_restart: false, digest: None, explicit }
     };
     Some((parameter.name.clone(), setting))
 }
@@ -344,4 +348,20 @@ pub(crate) fn unrestorable(secrets: &[String]) -> Result<(), DriverError> {
         "cannot put back {}: dbfleet never reads a secret back, so the earlier value is unknown and the new one stays",
         secrets.join(", ")
     )))
+}
+
+/// An error with all its causes, `outer: inner: innermost`, for clients
+/// whose own message leaves the cause out ("error connecting to server").
+pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    text
 }

@@ -26,7 +26,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret as _;
 use serde_json::{Map, Value as Json};
 
-use crate::common::{label, observed};
+use crate::common::{label, observed, with_causes};
 use crate::file::{self, FileDriver, Live};
 use crate::{Applied, Connection, Driver, DriverError};
 
@@ -82,9 +82,9 @@ impl Http {
         }
         // The error's text is reqwest's, which names the URL but never the
         // credentials.
-        let response = request.send().await.map_err(|e| self.unreachable(e))?;
+        let response = request.send().await.map_err(|e| self.unreachable(with_causes(&e)))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| self.unreachable(e))?;
+        let text = response.text().await.map_err(|e| self.unreachable(with_causes(&e)))?;
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             let reason = format!("{status}: {}", error_reason(&text).unwrap_or(text));
             return Err(DriverError::Denied { address: self.conn.address.clone(), reason });

@@ -407,8 +407,9 @@ pub(crate) async fn apply(
         files.back_up().await?;
     }
     let stale = if files.files.is_empty() { Vec::new() } else { files.stale().await? };
-    // With every file already in place, the only file-delivered changes a
-    // plan can hold are re-sent secrets, which the server already has.
+    // With every file already in place, a secret in the plan is one that a
+    // server hiding it made the plan send again: the files hold it. Other
+    // changes may still wait for the restart that takes them up.
     let later: Vec<&Change> = if stale.is_empty() { later.into_iter().filter(|c| !c.sensitive).collect() } else { later };
     let (step, waiting) = files.step(&later, allow_restart)?;
     if let Some(live) = live.filter(|_| !now.is_empty()) {
@@ -442,9 +443,12 @@ pub(crate) async fn restore(
     let (now, later): (Vec<&Change>, Vec<&Change>) =
         plan.changes.iter().partition(|c| live.is_some_and(|live| live.is_live(c)));
     let reverted = files.put_back().await?;
-    if let Some(live) = live.filter(|_| !now.is_empty()) {
-        live.put_back(before, &now).await?;
-    }
+    // The files are back whatever happens on the live side, so the server
+    // takes them up even when a live setting could not be put back.
+    let live_back = match live.filter(|_| !now.is_empty()) {
+        Some(live) => live.put_back(before, &now).await,
+        None => Ok(()),
+    };
     // Files that came back unchanged give the server nothing to take up.
     let later = if reverted { later } else { Vec::new() };
     let (step, waiting) = files.step(&later, allow_restart)?;
@@ -452,6 +456,7 @@ pub(crate) async fn restore(
     if step == Step::Restart {
         files.note_pending(&[], true).await?;
     }
+    live_back?;
     Ok(Applied {
         changed: plan.changes.iter().map(label).collect(),
         reloaded: step == Step::Reload,

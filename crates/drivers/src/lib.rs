@@ -127,15 +127,19 @@ pub trait Driver: Send + Sync {
     async fn restore(&self, before: &Observed, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError>;
 }
 
-/// The driver for `conn.engine`. PostgreSQL, Redis and ClickHouse are
-/// managed through their own protocols (see their modules); the other
-/// engines get file delivery without files to deliver, which observes
-/// nothing and refuses every change with an error that says so.
-pub fn connect(conn: Connection) -> Box<dyn Driver> {
+/// The driver for `conn.engine`. `files` are the instance's rendered files
+/// (`dbfleet_render`): the engines that take static settings only from
+/// their files (MongoDB, Elasticsearch, Neo4j, Cassandra) deliver those
+/// through them; PostgreSQL, Redis and ClickHouse have their own ways and
+/// ignore them.
+pub fn connect(conn: Connection, files: Vec<dbfleet_render::RenderedFile>) -> Box<dyn Driver> {
     match conn.engine {
         EngineKind::Postgresql => Box::new(postgresql::PostgresDriver::new(conn)),
         EngineKind::Redis => Box::new(redis::RedisDriver::new(conn)),
         EngineKind::Clickhouse => Box::new(clickhouse::ClickHouseDriver::new(conn)),
-        _ => Box::new(FileDriver::new(conn, Vec::new())),
+        EngineKind::Mongodb => Box::new(MongodbDriver::new(conn, files)),
+        EngineKind::Elasticsearch => Box::new(ElasticsearchDriver::new(conn, files)),
+        EngineKind::Neo4j => Box::new(Neo4jDriver::new(conn, files)),
+        EngineKind::Cassandra => Box::new(CassandraDriver::new(conn, files)),
     }
 }

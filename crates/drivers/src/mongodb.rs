@@ -23,7 +23,7 @@
 
 use std::time::Duration;
 
-use dbfleet_catalog::{Parameter, Typed};
+use dbfleet_catalog::{ParamType, Parameter, Typed};
 use dbfleet_model::{ApplyMethod, EngineKind, Value};
 use dbfleet_plan::{Action, Change, Observed, ObservedSetting, Plan, Settings};
 use dbfleet_render::RenderedFile;
@@ -245,7 +245,17 @@ fn read_answers(conn: &Connection, options: &Document, parameters: &Document, pr
     let catalog = dbfleet_catalog::catalog(ENGINE);
     let mut settings = Settings::new();
     let mut put = |name: &str, value: &Bson| {
-        if let Some((name, setting)) = observed(ENGINE, &conn.version, name, &to_value(value), false) {
+        // getParameter gives some comma-separated options as arrays
+        // (authenticationMechanisms); the catalog has them as the text of
+        // the configuration file.
+        let value = match (value, catalog.get(name)) {
+            (Bson::Array(items), Some(p)) if p.ty == ParamType::String => {
+                let items: Vec<String> = items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string)).collect();
+                Value::String(items.join(","))
+            }
+            _ => to_value(value),
+        };
+        if let Some((name, setting)) = observed(ENGINE, &conn.version, name, &value, false) {
             settings.insert(name, setting);
         }
     };

@@ -99,12 +99,11 @@ fn query_error(address: &str, name: &str, e: neo4rs::Error) -> DriverError {
 }
 
 /// `(name, value)` rows of `dbms.listConfig()` as settings by catalog name.
+/// A setting without a value (a memory size Neo4j picks itself) is left
+/// out, as if not set.
 fn read_rows(conn: &Connection, rows: impl IntoIterator<Item = (String, Option<String>)>) -> Settings<ObservedSetting> {
     rows.into_iter()
-        .filter_map(|(name, value)| {
-            let value = value.map_or(Value::Null, Value::String);
-            observed(ENGINE, &conn.version, &name, &value, false)
-        })
+        .filter_map(|(name, value)| observed(ENGINE, &conn.version, &name, &Value::String(value?), false))
         .collect()
 }
 

@@ -44,8 +44,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Parameters PostgreSQL flags `GUC_LIST_QUOTE`: `SET` quotes each of its
 /// arguments as an identifier, so a list must be sent as one literal per
 /// element, not as the one string the configuration file takes.
-const LIST_QUOTE: &[&str] =
-    &["local_preload_libraries", "search_path", "session_preload_libraries", "shared_preload_libraries", "temp_tablespaces"];
+const LIST_QUOTE: &[&str] = &[
+    "local_preload_libraries",
+    "search_path",
+    "session_preload_libraries",
+    "shared_preload_libraries",
+    "temp_tablespaces",
+];
 
 /// One row of `pg_settings`.
 struct Running {
@@ -62,6 +67,7 @@ struct Running {
 /// server would read it now.
 struct InFile {
     in_auto_conf: bool,
+    line: i32,
     /// `None` for a line the server cannot parse at all.
     name: Option<String>,
     applied: bool,
@@ -113,7 +119,7 @@ impl PostgresDriver {
         match e.as_db_error() {
             Some(db) if denial(db.code()) => DriverError::Denied { address, reason: db.message().to_string() },
             Some(db) => DriverError::Protocol(format!("{address}: {}", db.message())),
-            None => DriverError::Unreachable { address, reason: e.to_string() },
+            None => DriverError::Unreachable { address, reason: common::with_causes(e) },
         }
     }
 
@@ -123,7 +129,10 @@ impl PostgresDriver {
         match e.as_db_error() {
             Some(db) if !denial(db.code()) => {
                 let reason = if sensitive {
-                    format!("refused the value (SQLSTATE {}; the message is not shown, the value is secret)", db.code().code())
+                    format!(
+                        "refused the value (SQLSTATE {}; the message is not shown, the value is secret)",
+                        db.code().code()
+                    )
                 } else {
                     db.message().to_string()
                 };
@@ -155,15 +164,17 @@ impl PostgresDriver {
     }
 
     async fn in_files(&self, client: &Client) -> Result<Vec<InFile>, DriverError> {
-        let rows =
-            self.query(client, "SELECT sourcefile, name, applied, error FROM pg_file_settings ORDER BY seqno").await?;
+        let rows = self
+            .query(client, "SELECT sourcefile, sourceline, name, applied, error FROM pg_file_settings ORDER BY seqno")
+            .await?;
         Ok(rows
             .iter()
             .map(|row| InFile {
                 in_auto_conf: row.get::<_, Option<String>>(0).is_some_and(|f| f.ends_with(AUTO_CONF)),
-                name: row.get(1),
-                applied: row.get::<_, Option<bool>>(2).unwrap_or(false),
-                error: row.get(3),
+                line: row.get::<_, Option<i32>>(1).unwrap_or(0),
+                name: row.get(2),
+                applied: row.get::<_, Option<bool>>(3).unwrap_or(false),
+                error: row.get(4),
             })
             .collect())
     }
@@ -274,7 +285,11 @@ impl PostgresDriver {
             .map(|row| (row.get(0), row.get(1)))
             .collect();
         for f in self.in_files(client).await?.into_iter().filter(|f| f.in_auto_conf) {
-            let Some(error) = f.error else { continue };
+            // The view says only that the line failed; the server log says why.
+            let Some(error) = f.error.map(|e| format!("{e} ({AUTO_CONF} line {}; the server log tells why)", f.line))
+            else {
+                continue;
+            };
             match f.name {
                 Some(name) if only.is_some_and(|only| !only.contains(&name)) => {}
                 Some(name) if contexts.get(&name).is_some_and(|c| c == "postmaster") => {}
@@ -387,7 +402,8 @@ impl Driver for PostgresDriver {
         common::restart_command(&self.conn, restart, allow_restart)?;
         let mut applied = Applied { changed: self.execute(&client, &statements).await?, ..Applied::default() };
         // Putting back is not held up by lines of the file it did not touch.
-        let touched: BTreeSet<String> = plan.changes.iter().filter(|c| c.tenant.is_none()).map(|c| c.name.clone()).collect();
+        let touched: BTreeSet<String> =
+            plan.changes.iter().filter(|c| c.tenant.is_none()).map(|c| c.name.clone()).collect();
         self.settle(client, !touched.is_empty(), Some(&touched), allow_restart, &mut applied).await?;
         common::unrestorable(&secrets)?;
         Ok(applied)
@@ -552,7 +568,12 @@ mod tests {
             (None, "application_name", Some(r"a\b"), r"ALTER SYSTEM SET application_name = E'a\\b'"),
             (None, "search_path", Some("\"$user\", public"), "ALTER SYSTEM SET search_path = '$user', 'public'"),
             (None, "search_path", Some(""), "ALTER SYSTEM SET search_path = ''"),
-            (None, "auto_explain.log_min_duration", Some("1s"), "ALTER SYSTEM SET auto_explain.log_min_duration = '1s'"),
+            (
+                None,
+                "auto_explain.log_min_duration",
+                Some("1s"),
+                "ALTER SYSTEM SET auto_explain.log_min_duration = '1s'",
+            ),
             (Some("acme"), "work_mem", Some("8MB"), "ALTER ROLE \"acme\" SET work_mem = '8MB'"),
             (Some("we\"ird"), "work_mem", None, "ALTER ROLE \"we\"\"ird\" RESET work_mem"),
             (None, "work_mem; DROP TABLE x", Some("1"), "`work_mem; DROP TABLE x` is not a PostgreSQL parameter name"),

@@ -28,7 +28,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ::redis::aio::MultiplexedConnection;
-use ::redis::{AsyncConnectionConfig, Client, ConnectionAddr, ErrorKind, IntoConnectionInfo as _, RedisConnectionInfo, RedisError, ServerErrorKind};
+use ::redis::{
+    AsyncConnectionConfig, Client, ConnectionAddr, ErrorKind, IntoConnectionInfo as _, RedisConnectionInfo, RedisError,
+    ServerErrorKind,
+};
 use dbfleet_catalog::ParamType;
 use dbfleet_model::{ApplyMethod, EngineKind, Value};
 use dbfleet_plan::{Action, Observed, Plan, Settings};
@@ -82,9 +85,8 @@ impl RedisDriver {
         let info = addr.into_connection_info().map_err(|e| self.error(e))?.set_redis_settings(settings);
         let client = match tls.ca.as_ref().filter(|_| tls.enabled && !tls.insecure) {
             Some(ca) => {
-                let pem = std::fs::read(ca).map_err(|e| {
-                    DriverError::Protocol(format!("cannot read the CA bundle {}: {e}", ca.display()))
-                })?;
+                let pem = std::fs::read(ca)
+                    .map_err(|e| DriverError::Protocol(format!("cannot read the CA bundle {}: {e}", ca.display())))?;
                 Client::build_with_tls(info, ::redis::TlsCertificates { client_tls: None, root_cert: Some(pem) })
             }
             None => Client::open(info),
@@ -102,12 +104,13 @@ impl RedisDriver {
         let address = self.conn.address.clone();
         let denied = matches!(e.kind(), ErrorKind::AuthenticationFailed | ErrorKind::Server(ServerErrorKind::NoPerm))
             || matches!(e.code(), Some("NOAUTH" | "WRONGPASS"));
+        let reason = e.detail().map_or_else(|| common::with_causes(&e), str::to_string);
         if denied {
-            DriverError::Denied { address, reason: e.to_string() }
+            DriverError::Denied { address, reason }
         } else if matches!(e.kind(), ErrorKind::Server(_) | ErrorKind::Extension | ErrorKind::Parse) {
-            DriverError::Protocol(format!("{address}: {e}"))
+            DriverError::Protocol(format!("{address}: {reason}"))
         } else {
-            DriverError::Unreachable { address, reason: e.to_string() }
+            DriverError::Unreachable { address, reason }
         }
     }
 
@@ -174,7 +177,8 @@ impl RedisDriver {
         let mut con = self.connect().await?;
         let current = self.values(&mut con).await?;
         let differs = |w: &Write<'_>| current.get(w.name).is_none_or(|now| !same(w.name, now, &w.value));
-        let command = common::restart_command(&self.conn, writes.iter().any(|w| w.at_start && differs(w)), allow_restart)?;
+        let command =
+            common::restart_command(&self.conn, writes.iter().any(|w| w.at_start && differs(w)), allow_restart)?;
         let file = self.config_file(&mut con).await?;
         if let (Some(w), None) = (writes.iter().find(|w| w.at_start), &file) {
             let reason = format!(
@@ -222,7 +226,11 @@ impl RedisDriver {
         for w in writes {
             let now = after.get(w.name);
             if now.is_none_or(|now| !same(w.name, now, &w.value)) {
-                let shown = if w.sensitive { "a different value".to_string() } else { format!("`{}`", now.map_or("", |s| s.as_str())) };
+                let shown = if w.sensitive {
+                    "a different value".to_string()
+                } else {
+                    format!("`{}`", now.map_or("", |s| s.as_str()))
+                };
                 let reason = format!("the server reports {shown} after the change");
                 return Err(DriverError::Rejected { name: w.name.to_string(), reason });
             }
@@ -241,11 +249,15 @@ impl RedisDriver {
         if !matches!(e.kind(), ErrorKind::Server(ServerErrorKind::ResponseError) | ErrorKind::Extension) {
             return self.error(e);
         }
-        let message = e.to_string();
+        let message = e.detail().map_or_else(|| e.to_string(), str::to_string);
         let named = message.split('\'').nth(1).and_then(|n| live.iter().find(|w| w.name.eq_ignore_ascii_case(n)));
         let leaks = live.iter().any(|w| w.sensitive && !w.value.is_empty() && message.contains(&w.value));
         let name = named.or(live.first()).map_or_else(String::new, |w| w.name.to_string());
-        let reason = if leaks { "the server refused the value (its message quotes a secret and is not shown)".into() } else { message };
+        let reason = if leaks {
+            "the server refused the value (its message quotes a secret and is not shown)".into()
+        } else {
+            message
+        };
         DriverError::Rejected { name, reason }
     }
 
@@ -454,10 +466,7 @@ mod tests {
 
     #[test]
     fn directives_replace_every_line_that_sets_them() {
-        assert_eq!(
-            with_directive(CONF, "databases", "32"),
-            "port 6400\n# a comment\nmaxmemory 1mb\ndatabases 32\n"
-        );
+        assert_eq!(with_directive(CONF, "databases", "32"), "port 6400\n# a comment\nmaxmemory 1mb\ndatabases 32\n");
         assert_eq!(with_directive("port 1", "dir", "\"/a b\""), "port 1\ndir \"/a b\"\n");
         assert_eq!(with_directive("# databases 3\n", "databases", "4"), "# databases 3\ndatabases 4\n");
     }
@@ -475,7 +484,13 @@ mod tests {
 
     #[test]
     fn arguments_are_quoted_when_needed() {
-        let cases = [("16", "16"), ("", "\"\""), ("/a b", "\"/a b\""), ("say \"hi\"", "\"say \\\"hi\\\"\""), ("a\\b", "\"a\\\\b\"")];
+        let cases = [
+            ("16", "16"),
+            ("", "\"\""),
+            ("/a b", "\"/a b\""),
+            ("say \"hi\"", "\"say \\\"hi\\\"\""),
+            ("a\\b", "\"a\\\\b\""),
+        ];
         for (value, want) in cases {
             assert_eq!(quote_arg(value), want);
         }

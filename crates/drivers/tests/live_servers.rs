@@ -52,7 +52,10 @@ fn redis_conn(redis: &RedisServer) -> Connection {
 }
 
 fn ch_conn(ch: &ClickHouseServer) -> Connection {
-    Connection { config_dir: Some(ch.config_dir().to_path_buf()), ..connection(CH, "18.16.1", format!("127.0.0.1:{}", ch.http_port())) }
+    Connection {
+        config_dir: Some(ch.config_dir().to_path_buf()),
+        ..connection(CH, "18.16.1", format!("127.0.0.1:{}", ch.http_port()))
+    }
 }
 
 /// A connection whose restart command SIGKILLs the process in `pid_file`:
@@ -72,14 +75,26 @@ fn killing(conn: Connection, pid_file: &Path) -> Connection {
 fn want(engine: EngineKind, name: &str, text: &str) -> DesiredSetting {
     let p = dbfleet_catalog::catalog(engine).get(name).unwrap_or_else(|| panic!("{name} is not in the catalog"));
     let typed = p.normalize(engine, &Value::String(text.into())).unwrap_or_else(|e| panic!("{name} = {text}: {e}"));
-    DesiredSetting { native: p.format_native(engine, &typed), value: Some(typed), apply: p.apply, sensitive: p.sensitive, origin: None }
+    DesiredSetting {
+        native: p.format_native(engine, &typed),
+        value: Some(typed),
+        apply: p.apply,
+        sensitive: p.sensitive,
+        origin: None,
+    }
 }
 
 /// A desired value the server will refuse, which validation would have
 /// caught: the way to make an apply fail half-way.
 fn bad(engine: EngineKind, name: &str, native: &str) -> DesiredSetting {
     let p = dbfleet_catalog::catalog(engine).get(name).unwrap();
-    DesiredSetting { value: Some(Typed::Str(native.into())), native: native.into(), apply: p.apply, sensitive: p.sensitive, origin: None }
+    DesiredSetting {
+        value: Some(Typed::Str(native.into())),
+        native: native.into(),
+        apply: p.apply,
+        sensitive: p.sensitive,
+        origin: None,
+    }
 }
 
 fn desired(engine: EngineKind, settings: &[(&str, &str)]) -> Desired {
@@ -127,7 +142,7 @@ async fn observe_until(driver: &dyn Driver, done: impl Fn(&Observed) -> bool) ->
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_runtime_and_reload_changes_are_observed_and_idempotent() {
     let pg = blocking(PgServer::start).unwrap();
-    let driver = connect(pg_conn(&pg));
+    let driver = connect(pg_conn(&pg), Vec::new());
     let before = driver.observe().await.unwrap();
     assert!(!setting(&before, "work_mem").explicit);
     let d = desired(PG, &[("work_mem", "64MB"), ("log_min_duration_statement", "250ms")]);
@@ -155,7 +170,7 @@ async fn postgres_runtime_and_reload_changes_are_observed_and_idempotent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_restart_change_is_refused_then_made_through_the_restart_command() {
     let pg = blocking(PgServer::start).unwrap();
-    let driver = connect(pg_conn(&pg));
+    let driver = connect(pg_conn(&pg), Vec::new());
     let before = driver.observe().await.unwrap();
     let d = desired(PG, &[("shared_buffers", "256MB")]);
     let p = plan(PG, &d, &before);
@@ -171,7 +186,7 @@ async fn postgres_restart_change_is_refused_then_made_through_the_restart_comman
     let no_command = driver.apply(&p, true).await.unwrap_err();
     assert!(matches!(no_command, DriverError::NoRestartCommand { .. }), "{no_command}");
 
-    let driver = connect(Connection { restart_command: Some(blocking(|| pg.restart_command())), ..pg_conn(&pg) });
+    let driver = connect(Connection { restart_command: Some(blocking(|| pg.restart_command())), ..pg_conn(&pg) }, Vec::new());
     let applied = driver.apply(&p, true).await.unwrap();
     assert!(applied.restarted && applied.pending_restart.is_empty(), "{applied:?}");
     let after = driver.observe().await.unwrap();
@@ -183,7 +198,7 @@ async fn postgres_restart_change_is_refused_then_made_through_the_restart_comman
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_out_of_band_alter_system_is_seen_as_drift() {
     let pg = blocking(PgServer::start).unwrap();
-    let driver = connect(pg_conn(&pg));
+    let driver = connect(pg_conn(&pg), Vec::new());
     let d = desired(PG, &[("work_mem", "64MB")]);
     driver.apply(&plan(PG, &d, &driver.observe().await.unwrap()), false).await.unwrap();
 
@@ -210,13 +225,16 @@ async fn postgres_out_of_band_alter_system_is_seen_as_drift() {
 #[tokio::test(flavor = "multi_thread")]
 async fn postgres_value_refused_mid_apply_is_restored() {
     let pg = blocking(PgServer::start).unwrap();
-    let driver = connect(pg_conn(&pg));
+    let driver = connect(pg_conn(&pg), Vec::new());
     let before = driver.observe().await.unwrap();
     let mut d = desired(PG, &[("log_min_duration_statement", "250ms")]);
     d.settings.insert("work_mem".into(), bad(PG, "work_mem", "lots"));
     let p = plan(PG, &d, &before);
     // The valid change goes first, so the failure comes after a change.
-    assert_eq!(p.changes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["log_min_duration_statement", "work_mem"]);
+    assert_eq!(
+        p.changes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["log_min_duration_statement", "work_mem"]
+    );
 
     let err = driver.apply(&p, false).await.unwrap_err();
     assert!(matches!(&err, DriverError::Rejected { name, .. } if name == "work_mem"), "{err}");
@@ -238,7 +256,7 @@ async fn postgres_value_refused_at_reload_is_reported() {
     let mut text = std::fs::read_to_string(&auto_conf).unwrap();
     text.push_str("work_mem = 'lots'\n");
     std::fs::write(&auto_conf, text).unwrap();
-    let driver = connect(pg_conn(&pg));
+    let driver = connect(pg_conn(&pg), Vec::new());
     let before = driver.observe().await.unwrap();
 
     // The server runs the default work_mem, which is what is desired, so
@@ -260,7 +278,7 @@ async fn postgres_value_refused_at_reload_is_reported() {
 async fn postgres_killed_mid_apply_is_restored() {
     let pg = blocking(PgServer::start).unwrap();
     let restart = blocking(|| pg.restart_command());
-    let driver = connect(Connection { restart_command: Some(restart), ..pg_conn(&pg) });
+    let driver = connect(Connection { restart_command: Some(restart), ..pg_conn(&pg) }, Vec::new());
     let before = driver.observe().await.unwrap();
     let d = desired(PG, &[("shared_buffers", "256MB"), ("work_mem", "64MB")]);
     let p = plan(PG, &d, &before);
@@ -275,7 +293,7 @@ async fn postgres_killed_mid_apply_is_restored() {
 
     // Dead after the changes are written and reloaded, before the restart
     // that takes up shared_buffers brings it back.
-    let dying = connect(killing(pg_conn(&pg), &pg.data_dir().join("postmaster.pid")));
+    let dying = connect(killing(pg_conn(&pg), &pg.data_dir().join("postmaster.pid")), Vec::new());
     let err = dying.apply(&p, true).await.unwrap_err();
     assert!(err.is_connection(), "{err}");
     assert!(!blocking(|| pg.is_running()));
@@ -292,10 +310,12 @@ async fn postgres_killed_mid_apply_is_restored() {
 async fn postgres_tenant_role_settings_are_observed_and_reset() {
     let pg = blocking(PgServer::start).unwrap();
     blocking(|| pg.psql("CREATE ROLE acme")).unwrap();
-    let driver = connect(pg_conn(&pg));
+    let driver = connect(pg_conn(&pg), Vec::new());
     let mut d = Desired::default();
-    let acme: BTreeMap<String, DesiredSetting> =
-        [("work_mem", "32MB"), ("statement_timeout", "5s")].iter().map(|(n, v)| (n.to_string(), want(PG, n, v))).collect();
+    let acme: BTreeMap<String, DesiredSetting> = [("work_mem", "32MB"), ("statement_timeout", "5s")]
+        .iter()
+        .map(|(n, v)| (n.to_string(), want(PG, n, v)))
+        .collect();
     d.tenants.insert("acme".into(), acme);
     let p = plan(PG, &d, &driver.observe().await.unwrap());
     assert_eq!(p.changes.len(), 2);
@@ -337,7 +357,9 @@ async fn postgres_over_tls_verifies_the_server() {
     openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key -out ca.crt");
     openssl("req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr");
     std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl("x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.crt");
+    openssl(
+        "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.crt",
+    );
     openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other.key -out other.crt");
     // The server runs as `postgres` and wants its key private to itself.
     let chown = std::process::Command::new("chown").arg("-R").arg("postgres:postgres").arg(dir).status().unwrap();
@@ -356,11 +378,11 @@ async fn postgres_over_tls_verifies_the_server() {
         tls: Tls { enabled: true, ca: Some(dir.join(ca)), insecure },
         ..pg_conn(&pg)
     };
-    let observed = connect(tls("ca.crt", false)).observe().await.unwrap();
+    let observed = connect(tls("ca.crt", false), Vec::new()).observe().await.unwrap();
     assert_eq!(setting(&observed, "ssl").value, Some(Typed::Bool(true)));
-    let err = connect(tls("other.crt", false)).observe().await.unwrap_err();
+    let err = connect(tls("other.crt", false), Vec::new()).observe().await.unwrap_err();
     assert!(err.is_connection(), "a server the CA did not sign is refused: {err}");
-    connect(tls("other.crt", true)).observe().await.unwrap();
+    connect(tls("other.crt", true), Vec::new()).observe().await.unwrap();
 }
 
 // Redis
@@ -368,7 +390,7 @@ async fn postgres_over_tls_verifies_the_server() {
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_change_survives_a_restart_because_it_was_rewritten() {
     let redis = blocking(RedisServer::start).unwrap();
-    let driver = connect(redis_conn(&redis));
+    let driver = connect(redis_conn(&redis), Vec::new());
     let before = driver.observe().await.unwrap();
     assert!(before.settings.values().all(|s| !s.explicit), "nothing is dbfleet's yet");
     let d = desired(REDIS, &[("maxmemory", "64mb"), ("maxmemory-policy", "allkeys-lru")]);
@@ -378,7 +400,10 @@ async fn redis_change_survives_a_restart_because_it_was_rewritten() {
     assert_eq!(applied.changed, ["maxmemory", "maxmemory-policy"]);
 
     let file = std::fs::read_to_string(redis.config_file()).unwrap();
-    assert!(file.contains("maxmemory 64mb") && file.contains("# dbfleet manages: maxmemory maxmemory-policy"), "{file}");
+    assert!(
+        file.contains("maxmemory 64mb") && file.contains("# dbfleet manages: maxmemory maxmemory-policy"),
+        "{file}"
+    );
     blocking(|| redis.restart()).unwrap();
     let after = driver.observe().await.unwrap();
     assert_eq!(setting(&after, "maxmemory").value, bytes(64 * MB));
@@ -390,7 +415,7 @@ async fn redis_change_survives_a_restart_because_it_was_rewritten() {
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_out_of_band_config_set_is_drift_and_dropped_settings_reset() {
     let redis = blocking(RedisServer::start).unwrap();
-    let driver = connect(redis_conn(&redis));
+    let driver = connect(redis_conn(&redis), Vec::new());
     let d = desired(REDIS, &[("maxmemory", "64mb"), ("hz", "20")]);
     driver.apply(&plan(REDIS, &d, &driver.observe().await.unwrap()), false).await.unwrap();
 
@@ -398,14 +423,20 @@ async fn redis_out_of_band_config_set_is_drift_and_dropped_settings_reset() {
     let drifted = driver.observe().await.unwrap();
     assert_eq!(setting(&drifted, "maxmemory").value, bytes(MB));
     let p = plan(REDIS, &d, &drifted);
-    assert_eq!(p.changes.iter().map(|c| (c.name.as_str(), c.action)).collect::<Vec<_>>(), [("maxmemory", Action::Change)]);
+    assert_eq!(
+        p.changes.iter().map(|c| (c.name.as_str(), c.action)).collect::<Vec<_>>(),
+        [("maxmemory", Action::Change)]
+    );
     driver.apply(&p, false).await.unwrap();
 
     // Dropped from the fleet: reset to the default. The settings the server
     // was deployed with (port, bind, dir, ...) are not dbfleet's and stay.
     let only_hz = desired(REDIS, &[("hz", "20")]);
     let reset = plan(REDIS, &only_hz, &driver.observe().await.unwrap());
-    assert_eq!(reset.changes.iter().map(|c| (c.name.as_str(), c.action)).collect::<Vec<_>>(), [("maxmemory", Action::Reset)]);
+    assert_eq!(
+        reset.changes.iter().map(|c| (c.name.as_str(), c.action)).collect::<Vec<_>>(),
+        [("maxmemory", Action::Reset)]
+    );
     driver.apply(&reset, false).await.unwrap();
     let after = driver.observe().await.unwrap();
     assert_eq!((setting(&after, "maxmemory").value.clone(), setting(&after, "maxmemory").explicit), (bytes(0), false));
@@ -416,7 +447,7 @@ async fn redis_out_of_band_config_set_is_drift_and_dropped_settings_reset() {
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_refused_value_changes_nothing_and_restore_keeps_it_so() {
     let redis = blocking(|| RedisServer::start_with_config_lines(&["maxmemory 2mb"])).unwrap();
-    let driver = connect(redis_conn(&redis));
+    let driver = connect(redis_conn(&redis), Vec::new());
     let before = driver.observe().await.unwrap();
     let mut d = desired(REDIS, &[("maxmemory", "64mb")]);
     d.settings.insert("maxmemory-policy".into(), bad(REDIS, "maxmemory-policy", "bogus"));
@@ -425,7 +456,11 @@ async fn redis_refused_value_changes_nothing_and_restore_keeps_it_so() {
     let err = driver.apply(&p, false).await.unwrap_err();
     assert!(matches!(&err, DriverError::Rejected { name, .. } if name == "maxmemory-policy"), "{err}");
     let touched = ["maxmemory", "maxmemory-policy"];
-    assert_eq!(pick(&driver.observe().await.unwrap(), &touched), pick(&before, &touched), "CONFIG SET is all or nothing");
+    assert_eq!(
+        pick(&driver.observe().await.unwrap(), &touched),
+        pick(&before, &touched),
+        "CONFIG SET is all or nothing"
+    );
 
     driver.restore(&before, &p, false).await.unwrap();
     assert_eq!(pick(&driver.observe().await.unwrap(), &touched), pick(&before, &touched));
@@ -435,7 +470,7 @@ async fn redis_refused_value_changes_nothing_and_restore_keeps_it_so() {
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_setting_read_at_start_goes_through_the_config_file_and_a_restart() {
     let redis = blocking(RedisServer::start).unwrap();
-    let driver = connect(redis_conn(&redis));
+    let driver = connect(redis_conn(&redis), Vec::new());
     let before = driver.observe().await.unwrap();
     let d = desired(REDIS, &[("databases", "32")]);
     let p = plan(REDIS, &d, &before);
@@ -445,7 +480,8 @@ async fn redis_setting_read_at_start_goes_through_the_config_file_and_a_restart(
     assert!(matches!(err, DriverError::RestartNotAllowed), "{err}");
     assert_eq!(std::fs::read_to_string(redis.config_file()).unwrap(), file_before);
 
-    let driver = connect(Connection { restart_command: Some(blocking(|| redis.restart_command())), ..redis_conn(&redis) });
+    let driver =
+        connect(Connection { restart_command: Some(blocking(|| redis.restart_command())), ..redis_conn(&redis) }, Vec::new());
     let applied = driver.apply(&p, true).await.unwrap();
     assert!(applied.restarted);
     let after = driver.observe().await.unwrap();
@@ -459,7 +495,7 @@ async fn redis_setting_read_at_start_goes_through_the_config_file_and_a_restart(
 async fn redis_killed_mid_apply_is_restored() {
     let redis = blocking(RedisServer::start).unwrap();
     let restart = blocking(|| redis.restart_command());
-    let driver = connect(Connection { restart_command: Some(restart), ..redis_conn(&redis) });
+    let driver = connect(Connection { restart_command: Some(restart), ..redis_conn(&redis) }, Vec::new());
     let before = driver.observe().await.unwrap();
     let d = desired(REDIS, &[("maxmemory", "64mb"), ("databases", "32")]);
     let p = plan(REDIS, &d, &before);
@@ -472,7 +508,7 @@ async fn redis_killed_mid_apply_is_restored() {
     assert_eq!(pick(&driver.observe().await.unwrap(), &touched), pick(&before, &touched));
 
     // Killed once maxmemory is set and rewritten and databases written.
-    let dying = connect(killing(redis_conn(&redis), &redis.dir().join("redis.pid")));
+    let dying = connect(killing(redis_conn(&redis), &redis.dir().join("redis.pid")), Vec::new());
     let err = dying.apply(&p, true).await.unwrap_err();
     assert!(err.is_connection(), "{err}");
     blocking(|| redis.start_again()).unwrap();
@@ -489,7 +525,7 @@ async fn redis_killed_mid_apply_is_restored() {
 #[tokio::test(flavor = "multi_thread")]
 async fn clickhouse_profile_change_is_taken_up_by_a_reload_and_restored() {
     let ch = blocking(ClickHouseServer::start).unwrap();
-    let driver = connect(ch_conn(&ch));
+    let driver = connect(ch_conn(&ch), Vec::new());
     let before = driver.observe().await.unwrap();
     let d = desired(CH, &[("max_memory_usage", "5000000000"), ("max_threads", "3")]);
     let p = plan(CH, &d, &before);
@@ -516,7 +552,7 @@ async fn clickhouse_profile_change_is_taken_up_by_a_reload_and_restored() {
 #[tokio::test(flavor = "multi_thread")]
 async fn clickhouse_values_it_would_misread_are_refused_before_anything_is_written() {
     let ch = blocking(ClickHouseServer::start).unwrap();
-    let driver = connect(ch_conn(&ch));
+    let driver = connect(ch_conn(&ch), Vec::new());
     let before = driver.observe().await.unwrap();
     let cases = [
         // 18.16 would read it as 0: no limit at all.
@@ -536,7 +572,7 @@ async fn clickhouse_values_it_would_misread_are_refused_before_anything_is_writt
 #[tokio::test(flavor = "multi_thread")]
 async fn clickhouse_server_element_needs_a_restart() {
     let ch = blocking(ClickHouseServer::start).unwrap();
-    let driver = connect(ch_conn(&ch));
+    let driver = connect(ch_conn(&ch), Vec::new());
     let before = driver.observe().await.unwrap();
     let d = desired(CH, &[("merge_tree.parts_to_throw_insert", "500")]);
     let p = plan(CH, &d, &before);
@@ -545,7 +581,7 @@ async fn clickhouse_server_element_needs_a_restart() {
     assert!(matches!(err, DriverError::RestartNotAllowed), "{err}");
     assert!(!ch.config_d().join("dbfleet.xml").exists());
 
-    let driver = connect(Connection { restart_command: Some(blocking(|| ch.restart_command())), ..ch_conn(&ch) });
+    let driver = connect(Connection { restart_command: Some(blocking(|| ch.restart_command())), ..ch_conn(&ch) }, Vec::new());
     let applied = driver.apply(&p, true).await.unwrap();
     assert!(applied.restarted);
     let after = driver.observe().await.unwrap();
@@ -562,7 +598,7 @@ async fn clickhouse_server_element_needs_a_restart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn clickhouse_killed_mid_apply_is_restored() {
     let ch = blocking(ClickHouseServer::start).unwrap();
-    let driver = connect(ch_conn(&ch));
+    let driver = connect(ch_conn(&ch), Vec::new());
     let before = driver.observe().await.unwrap();
     let d = desired(CH, &[("max_threads", "3")]);
     let p = plan(CH, &d, &before);
@@ -577,14 +613,14 @@ async fn clickhouse_killed_mid_apply_is_restored() {
     let restart_level = desired(CH, &[("max_threads", "3"), ("merge_tree.parts_to_throw_insert", "500")]);
     let p = plan(CH, &restart_level, &before);
     let pid_file = ch.config_dir().parent().unwrap().join("clickhouse-server.pid");
-    let dying = connect(killing(ch_conn(&ch), &pid_file));
+    let dying = connect(killing(ch_conn(&ch), &pid_file), Vec::new());
     let err = dying.apply(&p, true).await.unwrap_err();
     assert!(err.is_connection(), "{err}");
     blocking(|| ch.start_again()).unwrap();
     let revived = driver.observe().await.unwrap();
     assert_eq!(setting(&revived, "merge_tree.parts_to_throw_insert").value, Some(Typed::Int(500)));
 
-    let driver = connect(Connection { restart_command: Some(blocking(|| ch.restart_command())), ..ch_conn(&ch) });
+    let driver = connect(Connection { restart_command: Some(blocking(|| ch.restart_command())), ..ch_conn(&ch) }, Vec::new());
     driver.restore(&before, &p, true).await.unwrap();
     let touched = ["max_threads", "merge_tree.parts_to_throw_insert"];
     assert_eq!(pick(&driver.observe().await.unwrap(), &touched), pick(&before, &touched));

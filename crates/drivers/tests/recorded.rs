@@ -59,6 +59,30 @@ fn plan_to(engine: EngineKind, pairs: &[(&str, &str)], observed: &Observed) -> P
     dbfleet_plan::plan("db-1", engine, &desired, observed, |n| catalog(engine).get(n).map_or(ApplyMethod::Restart, |p| p.apply))
 }
 
+/// The engine's rendered files for these settings.
+fn render(engine: EngineKind, version: &str, pairs: &[(&str, &str)]) -> Vec<dbfleet_render::RenderedFile> {
+    let version: Version = version.parse().unwrap();
+    let settings = pairs
+        .iter()
+        .map(|(name, value)| {
+            let parameter = catalog(engine).get(name).unwrap();
+            let typed = parameter.normalize(engine, &Value::String(value.to_string())).unwrap();
+            dbfleet_render::Setting { name: &parameter.name, parameter, value: dbfleet_render::RenderValue::Typed(typed), origin: None }
+        })
+        .collect();
+    let input = dbfleet_render::RenderInput {
+        engine,
+        version: &version,
+        instance: "db-1",
+        fleet: "acme",
+        revision: "test",
+        annotate: false,
+        settings,
+        tenants: Vec::new(),
+    };
+    dbfleet_render::render(&input).unwrap()
+}
+
 /// A one-change plan, for changes no observation leads to.
 fn one_change(engine: EngineKind, name: &str, action: Action, native: Option<&str>) -> Plan {
     let parameter = catalog(engine).get(name).unwrap();
@@ -322,6 +346,35 @@ mod elasticsearch {
     }
 
     #[tokio::test]
+    async fn files_written_without_a_restart_show_as_pending_against_recorded_live_values() {
+        let replay = http::replay("elasticsearch/get-settings.http").await;
+        let dir = tempfile::tempdir().unwrap();
+        let wanted = [("cluster.name", "prod"), (MAX_BYTES, "50mb"), ("jvm.heap.max", "2g")];
+        // What an apply that was not allowed to restart left behind.
+        let files = render(ES, "8.15.0", &wanted);
+        for f in &files {
+            let path = dir.path().join(&f.path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, &f.contents).unwrap();
+        }
+        let mut conn = conn(ES, "8.15.0", &replay.address);
+        conn.config_dir = Some(dir.path().to_path_buf());
+        let observed = ElasticsearchDriver::new(conn, files).observe().await.unwrap();
+        replay.finish();
+        let s = &observed.settings;
+        // The node still runs its old name; the file holds the new one.
+        let name = &s["cluster.name"];
+        assert_eq!((name.raw.as_str(), name.explicit, name.pending_restart), ("elasticsearch", true, true));
+        // A dynamic setting in the file and persistent: nothing pending.
+        assert!(s[MAX_BYTES].explicit && !s[MAX_BYTES].pending_restart);
+        // JVM options are known from the file alone.
+        assert_eq!(s["jvm.heap.max"].value, Some(Typed::Bytes(2 << 30)));
+        assert!(s["jvm.heap.max"].explicit);
+        // The plan keeps the name change until a restart.
+        assert_eq!(plan_to(ES, &wanted, &observed).changes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["cluster.name"]);
+    }
+
+    #[tokio::test]
     async fn a_static_setting_without_rendered_files_is_refused_before_anything_changes() {
         // Nothing listens: the refusal comes before any request.
         let plan = one_change(ES, "cluster.name", Action::Change, Some("prod"));
@@ -553,8 +606,9 @@ mod mongodb_driver {
         assert_eq!(value("setParameter.notablescan"), Some(Typed::Bool(true)));
         assert_eq!(value("systemLog.verbosity"), Some(Typed::Int(0)));
         assert_eq!(value("systemLog.component.query.verbosity"), Some(Typed::Int(-1)));
-        // The live parameter wins over the startup option.
-        assert_eq!(s["setParameter.authenticationMechanisms"].raw, "[SCRAM-SHA-256]");
+        // The live parameter wins over the startup option; its array reads
+        // as the configuration file's comma-separated text.
+        assert_eq!(value("setParameter.authenticationMechanisms"), Some(Typed::Str("SCRAM-SHA-256".into())));
         assert_eq!(value("operationProfiling.slowOpThresholdMs"), Some(Typed::Int(100)));
         assert_eq!(value("operationProfiling.slowOpSampleRate"), Some(Typed::Real(1.0)));
         assert!(!s.contains_key("featureCompatibilityVersion"));
@@ -935,6 +989,8 @@ mod neo4j_driver {
         // Neo4j reports sizes with decimals.
         assert_eq!(s["server.memory.heap.max_size"].value, Some(Typed::Bytes(512 << 20)));
         assert_eq!(s["server.databases.read_only"].value, Some(Typed::List(Vec::new())));
+        // No value: Neo4j sizes it itself, as if not set.
+        assert!(!s.contains_key("server.memory.pagecache.size"));
         assert!(s.values().all(|o| !o.explicit && !o.pending_restart));
     }
 
@@ -962,7 +1018,7 @@ mod neo4j_driver {
         // What a server reported before a plan that changed these three.
         let mut before = Observed::default();
         for (name, raw) in [("db.logs.query.enabled", "OFF"), ("db.transaction.timeout", "10s")] {
-            let o = dbfleet_plan::ObservedSetting { value: None, raw: raw.into(), pending_restart: false, explicit: false };
+            let o = dbfleet_plan::ObservedSetting { value: None, raw: raw.into(), pending_restart: false, digest: None, explicit: false };
             before.settings.insert(name.into(), o);
         }
         let plan = Plan {
@@ -997,5 +1053,116 @@ mod neo4j_driver {
         let error = driver(&replay.address).observe().await.unwrap_err();
         replay.finish();
         assert!(matches!(&error, DriverError::Denied { reason, .. } if reason.contains("unauthorized")), "{error:?}");
+    }
+}
+
+// ----------------------------------------------------------- Cassandra
+
+/// Cassandra's CQL side is NOT replayed: the scylla client's session start
+/// (OPTIONS, STARTUP, REGISTER, paged reads of system.local, system.peers
+/// and system_schema.keyspaces with typed rows, one pool per node) would
+/// take a CQL server of its own to fake. Reading `system_views.settings`
+/// is tested instead as a pure function on a recorded `SELECT` (unit tests
+/// in `src/cassandra.rs`). nodetool is run here for real: a shell script
+/// stands in for it, logs its arguments and prints recorded output.
+mod cassandra_driver {
+    use super::*;
+    use dbfleet_drivers::CassandraDriver;
+
+    const CASSANDRA: EngineKind = EngineKind::Cassandra;
+
+    /// A stand-in for nodetool that logs each call and answers `info`
+    /// with the recorded output; `fail` makes every other call fail the
+    /// way nodetool does when JMX is unreachable.
+    fn nodetool(dir: &std::path::Path, fail: bool) -> Vec<String> {
+        let info = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/recordings/cassandra/nodetool-info.txt");
+        recording("cassandra/nodetool-info.txt");
+        let log = dir.join("nodetool.log");
+        let failing = if fail { r#"echo "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'." >&2; exit 1"# } else { "" };
+        let script = format!(
+            r#"echo "$*" >> '{}'; if [ "$1" = info ]; then grep -v '^#' '{}'; exit 0; fi; {failing}"#,
+            log.display(),
+            info.display()
+        );
+        vec!["sh".into(), "-c".into(), script, "nodetool".into()]
+    }
+
+    fn change(name: &str, action: Action, native: Option<&str>) -> Change {
+        one_change(CASSANDRA, name, action, native).changes.remove(0)
+    }
+
+    #[tokio::test]
+    async fn apply_runs_nodetool_for_each_runtime_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let driver = CassandraDriver::new(conn(CASSANDRA, "4.1.5", "127.0.0.1:9042"), Vec::new()).with_nodetool(nodetool(dir.path(), false));
+        let plan = Plan {
+            instance: "db-1".into(),
+            engine: CASSANDRA,
+            changes: vec![
+                change("compaction_throughput", Action::Change, Some("32MiB")),
+                change("incremental_backups", Action::Set, Some("true")),
+                // nodetool has no reset: the catalog default is set.
+                change("read_request_timeout", Action::Reset, None),
+                change("row_cache_size", Action::Set, Some("256MiB")),
+            ],
+        };
+        let applied = driver.apply(&plan, false).await.unwrap();
+        assert_eq!(applied.changed.len(), 4);
+        let log = std::fs::read_to_string(dir.path().join("nodetool.log")).unwrap();
+        assert_eq!(
+            log.lines().collect::<Vec<_>>(),
+            [
+                "setcompactionthroughput 32",
+                "enablebackup",
+                "settimeout read 5000",
+                // The other two cache sizes, from the recorded `nodetool info`.
+                "info",
+                "setcachecapacity 49 256 24",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn runtime_changes_go_through_nodetool_and_static_ones_through_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // Stands for the node, for the health probe after the restart.
+        let node = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut conn = conn(CASSANDRA, "4.1.5", &node.local_addr().unwrap().to_string());
+        conn.config_dir = Some(dir.path().join("conf"));
+        let restarts = dir.path().join("restarts");
+        conn.restart_command = Some(vec!["sh".into(), "-c".into(), format!("echo restarted >> '{}'", restarts.display())]);
+        let wanted = [("compaction_throughput", "32MiB"), ("concurrent_reads", "64")];
+        let driver = CassandraDriver::new(conn, render(CASSANDRA, "4.1.5", &wanted)).with_nodetool(nodetool(dir.path(), false));
+        let mut plan = one_change(CASSANDRA, "compaction_throughput", Action::Change, Some("32MiB"));
+        plan.changes.push(change("concurrent_reads", Action::Change, Some("64")));
+
+        let applied = driver.apply(&plan, true).await.unwrap();
+        assert!(applied.restarted, "{applied:?}");
+        assert_eq!(std::fs::read_to_string(dir.path().join("nodetool.log")).unwrap(), "setcompactionthroughput 32\n");
+        assert_eq!(std::fs::read_to_string(&restarts).unwrap(), "restarted\n");
+        // The file holds both: nodetool's change would not survive a restart.
+        let yaml = std::fs::read_to_string(dir.path().join("conf/cassandra.yaml")).unwrap();
+        assert!(yaml.contains("concurrent_reads: 64") && yaml.contains("compaction_throughput: 32MiB/s"), "{yaml}");
+    }
+
+    #[tokio::test]
+    async fn a_failing_nodetool_fails_the_apply_with_its_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let driver = CassandraDriver::new(conn(CASSANDRA, "4.1.5", "127.0.0.1:9042"), Vec::new()).with_nodetool(nodetool(dir.path(), true));
+        let plan = one_change(CASSANDRA, "concurrent_compactors", Action::Change, Some("4"));
+        let error = driver.apply(&plan, false).await.unwrap_err();
+        assert!(
+            matches!(&error, DriverError::Command { command, reason } if command.ends_with("setconcurrentcompactors 4") && reason.contains("Connection refused")),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn observing_a_node_that_is_not_there_is_unreachable() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = closed.local_addr().unwrap().to_string();
+        drop(closed);
+        let error = CassandraDriver::new(conn(CASSANDRA, "4.1.5", &address), Vec::new()).observe().await.unwrap_err();
+        assert!(error.is_connection(), "{error:?}");
     }
 }

@@ -39,6 +39,11 @@ pub struct ObservedSetting {
     pub raw: String,
     /// The server holds a new value that needs a restart to take effect.
     pub pending_restart: bool,
+    /// For a sensitive setting the server reports, the SHA-256 (hex) of its
+    /// text, so a secret can be compared without being kept. Never
+    /// serialised: a digest of a short password can be guessed.
+    #[serde(skip)]
+    pub digest: Option<String>,
     /// Set through the mechanism dbfleet manages (PostgreSQL's
     /// `postgresql.auto.conf`, dbfleet's ClickHouse `config.d` file, ...),
     /// rather than by the server's own defaults or other files. Such
@@ -144,14 +149,20 @@ fn shown(sensitive: bool, text: &str) -> String {
     if sensitive { SENSITIVE.to_string() } else { text.to_string() }
 }
 
+/// The digest a driver records for a sensitive setting's text.
+pub fn secret_digest(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Whether the server already has what is desired.
 fn satisfied(want: &DesiredSetting, have: &ObservedSetting) -> bool {
     match &want.value {
         Some(v) => have.value.as_ref() == Some(v),
-        // Secrets: equal when the server reports the same text (Redis does
-        // for requirepass); servers that hide them are always re-sent,
-        // which is idempotent.
-        None => have.raw == want.native,
+        // Secrets: equal when the server reports the same text, compared
+        // by digest (Redis reports requirepass); servers that hide them
+        // entirely are always re-sent, which is idempotent.
+        None => have.digest.as_deref() == Some(secret_digest(&want.native).as_str()),
     }
 }
 
@@ -279,7 +290,7 @@ mod tests {
     }
 
     fn have(v: i64) -> ObservedSetting {
-        ObservedSetting { value: Some(Typed::Int(v)), raw: v.to_string(), pending_restart: false, explicit: false }
+        ObservedSetting { value: Some(Typed::Int(v)), raw: v.to_string(), pending_restart: false, digest: None, explicit: false }
     }
 
     /// Plans `desired` against `observed`, where the `managed` keys are
@@ -332,7 +343,7 @@ mod tests {
     #[test]
     fn secrets_are_never_displayed() {
         let secret = DesiredSetting { value: None, native: "hunter2".into(), apply: ApplyMethod::Runtime, sensitive: true, origin: None };
-        let p = run(&[("requirepass", secret)], &[("requirepass", ObservedSetting { value: None, raw: "old".into(), pending_restart: false, explicit: false })], &[]);
+        let p = run(&[("requirepass", secret)], &[("requirepass", ObservedSetting { value: None, raw: "old".into(), pending_restart: false, digest: None, explicit: false })], &[]);
         let text = p.to_string();
         assert!(!text.contains("hunter2") && !text.contains("old"), "{text}");
         assert!(!format!("{:?}", serde_json_like(&p)).contains("hunter2"));
@@ -344,10 +355,13 @@ mod tests {
     }
 
     #[test]
-    fn secrets_equal_by_text_are_not_changed() {
+    fn secrets_equal_by_digest_are_not_changed() {
         let secret = DesiredSetting { value: None, native: "hunter2".into(), apply: ApplyMethod::Runtime, sensitive: true, origin: None };
-        let p = run(&[("requirepass", secret)], &[("requirepass", ObservedSetting { value: None, raw: "hunter2".into(), pending_restart: false, explicit: false })], &[]);
-        assert!(p.is_empty());
+        let have = ObservedSetting { value: None, raw: "(sensitive)".into(), pending_restart: false, digest: Some(secret_digest("hunter2")), explicit: false };
+        assert!(run(&[("requirepass", secret.clone())], &[("requirepass", have)], &[]).is_empty());
+        // A server that hides the secret entirely gets it sent again.
+        let hidden = ObservedSetting { value: None, raw: "(sensitive)".into(), pending_restart: false, digest: None, explicit: false };
+        assert_eq!(run(&[("requirepass", secret)], &[("requirepass", hidden)], &[]).changes.len(), 1);
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub fn decode_snapshot(engine: EngineKind, map: &BTreeMap<String, String>) -> Ob
             None => (None, key.as_str()),
         };
         let value = catalog.get(name).and_then(|p| p.normalize(engine, &dbfleet_model::Value::from_plain_scalar(raw)).ok());
-        let s = ObservedSetting { value, raw: raw.to_string(), pending_restart: false, explicit };
+        let s = ObservedSetting { value, raw: raw.to_string(), pending_restart: false, digest: None, explicit };
         match tenant {
             Some(t) => {
                 o.tenants.entry(t.to_string()).or_default().insert(name.to_string(), s);

@@ -28,7 +28,7 @@ fn observed(settings: &BTreeMap<String, i64>) -> Observed {
     Observed {
         settings: settings
             .iter()
-            .map(|(k, v)| (k.clone(), ObservedSetting { value: Some(Typed::Int(*v)), raw: v.to_string(), pending_restart: false, explicit: true }))
+            .map(|(k, v)| (k.clone(), ObservedSetting { value: Some(Typed::Int(*v)), raw: v.to_string(), pending_restart: false, digest: None, explicit: true }))
             .collect(),
         tenants: BTreeMap::new(),
     }
@@ -191,7 +191,7 @@ async fn rollback_plan_sets_back_and_resets() {
 fn snapshots_round_trip_and_never_hold_secrets() {
     let mut o = observed(&BTreeMap::from([("work_mem".to_string(), 4)]));
     o.settings.get_mut("work_mem").unwrap().explicit = false;
-    o.tenants.insert("acme".into(), BTreeMap::from([("statement_timeout".to_string(), ObservedSetting { value: None, raw: "30s".into(), pending_restart: false, explicit: true })]));
+    o.tenants.insert("acme".into(), BTreeMap::from([("statement_timeout".to_string(), ObservedSetting { value: None, raw: "30s".into(), pending_restart: false, digest: None, explicit: true })]));
     let enc = encode_snapshot(EngineKind::Postgresql, &o);
     assert_eq!(enc["work_mem"], "~4");
     assert_eq!(enc["acme/statement_timeout"], "=30s");
@@ -199,6 +199,6 @@ fn snapshots_round_trip_and_never_hold_secrets() {
     assert!(!back.settings["work_mem"].explicit);
     assert_eq!(back.tenants["acme"]["statement_timeout"].raw, "30s");
     let mut r = Observed::default();
-    r.settings.insert("requirepass".into(), ObservedSetting { value: None, raw: "hunter2".into(), pending_restart: false, explicit: true });
+    r.settings.insert("requirepass".into(), ObservedSetting { value: None, raw: "hunter2".into(), pending_restart: false, digest: None, explicit: true });
     assert_eq!(encode_snapshot(EngineKind::Redis, &r)["requirepass"], "=");
 }

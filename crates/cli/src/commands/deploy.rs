@@ -170,12 +170,21 @@ fn prepare(fleet: &Fleet, common: &Common, format: Format, rt: &tokio::runtime::
     for v in validated.iter().filter(|v| v.info.scope == Scope::Tenant) {
         tenants.entry(v.info.instance.as_str()).or_default().push(v);
     }
+    // The rendered files, for engines that take static settings from files.
+    let revision = crate::commands::render::revision(&fleet.root);
+    let fetch = |r: &dbfleet_model::SecretRef| secrets.fetch(r).map_err(|e| e.to_string());
+    let (rendered, rdiags) = dbfleet_render::render_validated(fleet, &validated, &fetch, &revision, false);
+    if rdiags.has_errors() {
+        return Err(fleet::invalid(format, &rdiags));
+    }
+    let mut rendered: BTreeMap<String, Vec<dbfleet_render::RenderedFile>> = rendered.into_iter().collect();
     let mut items = Vec::new();
     let mut unreachable = Vec::new();
     for v in validated.iter().filter(|v| v.info.scope == Scope::Instance) {
         let inst = &fleet.instances[&v.info.instance];
         let want = desired(v, tenants.get(inst.name.as_str()).map(Vec::as_slice).unwrap_or_default(), &secrets)?;
-        let driver = dbfleet_drivers::connect(connection(inst, &secrets)?);
+        let files = rendered.remove(&inst.name).unwrap_or_default();
+        let driver = dbfleet_drivers::connect(connection(inst, &secrets)?, files);
         match rt.block_on(dbfleet_rollout::plan_instance(driver.as_ref(), &inst.name, want)) {
             Ok(ip) => items.push((driver, ip)),
             Err(e) => unreachable.push((inst.name.clone(), e.to_string())),
@@ -362,7 +371,9 @@ pub(crate) fn rollback(repo: &Path, format: Format, args: RollbackArgs) -> anyho
             .filter_map(|c| Some((c["tenant"].as_str().map(str::to_string), c["name"].as_str()?.to_string())))
             .collect();
         let before = dbfleet_rollout::decode_snapshot(inst.spec.engine, &snap.before);
-        let driver = dbfleet_drivers::connect(connection(inst, &secrets)?);
+        // Rolling back writes values over the wire or puts file backups back;
+        // it renders nothing new.
+        let driver = dbfleet_drivers::connect(connection(inst, &secrets)?, Vec::new());
         let now = rt.block_on(driver.observe()).map_err(|e| fail(Exit::Unreachable, format!("{name}: {e}")))?;
         let plan = dbfleet_rollout::rollback_plan(name, inst.spec.engine, &before, &changed, &now);
         plans.push((driver, before, plan, snap.deployment));
