@@ -25,15 +25,15 @@ use std::time::Duration;
 
 use dbfleet_catalog::{ParamType, Parameter, Typed};
 use dbfleet_model::{ApplyMethod, EngineKind, Value};
-use dbfleet_plan::{Action, Change, Observed, ObservedSetting, Plan, Settings};
+use dbfleet_plan::{Action, Change, Observed, ObservedSetting, Settings};
 use dbfleet_render::RenderedFile;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::policies::host_filter::AllowListHostFilter;
 use secrecy::ExposeSecret as _;
 
 use crate::common::{is_hidden, label, observed, run_command, rustls_client_config, split_address, unrestorable};
-use crate::file::{self, FileDriver, Live};
-use crate::{Applied, Connection, Driver, DriverError};
+use crate::file::{FileDriver, Live, LiveWithFiles};
+use crate::{Connection, DriverError};
 
 const ENGINE: EngineKind = EngineKind::Cassandra;
 const SETTINGS: &str = "SELECT name, value FROM system_views.settings";
@@ -321,22 +321,15 @@ impl Live for Node {
     }
 }
 
-#[async_trait::async_trait]
-impl Driver for CassandraDriver {
-    fn engine(&self) -> EngineKind {
-        ENGINE
+impl LiveWithFiles for CassandraDriver {
+    const ENGINE: EngineKind = ENGINE;
+
+    fn live(&self) -> &dyn Live {
+        &self.live
     }
 
-    async fn observe(&self) -> Result<Observed, DriverError> {
-        file::observe(Some(&self.live), &self.files).await
-    }
-
-    async fn apply(&self, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
-        file::apply(Some(&self.live), &self.files, plan, allow_restart).await
-    }
-
-    async fn restore(&self, before: &Observed, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
-        file::restore(Some(&self.live), &self.files, before, plan, allow_restart).await
+    fn files(&self) -> &FileDriver {
+        &self.files
     }
 }
 

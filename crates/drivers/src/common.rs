@@ -6,6 +6,9 @@
 //!
 //! Nothing here knows an engine's protocol; each driver module does.
 
+use std::fs;
+use std::io::{self, Write as _};
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::Path;
 use std::time::Duration;
 
@@ -265,70 +268,93 @@ where
 }
 
 /// Replaces the file at `path` with `contents`, or removes it when
-/// `contents` is `None`, so that the server reads either the old file or
-/// the new one, never a part: a temporary file in the same directory
-/// (named so that no `*.xml`/`*.conf` glob picks it up), fsync, rename,
-/// fsync of the directory. The previous file is kept as
-/// `<name>.dbfleet.bak` for a person to go back to. The new file keeps the
-/// old one's owner and mode (a server running as its own user must still
-/// read it, and may rewrite it, as Redis's `CONFIG REWRITE` does); a new
-/// file gets the directory's owner and `new_mode`.
+/// `contents` is `None`, the way [`write_atomic`] does. The previous file is
+/// kept as `<name>.dbfleet.bak` for a person to go back to. The new file
+/// keeps the old one's mode (a server running as its own user may rewrite
+/// it, as Redis's `CONFIG REWRITE` does); a new file gets `new_mode`.
 pub(crate) async fn replace_file(path: &Path, contents: Option<String>, new_mode: u32) -> Result<(), DriverError> {
     let owned = path.to_path_buf();
-    let failed = |e: std::io::Error| DriverError::Protocol(format!("cannot write {}: {e}", path.display()));
+    let failed = |e: io::Error| DriverError::Protocol(format!("cannot write {}: {e}", path.display()));
     tokio::task::spawn_blocking(move || replace_file_now(&owned, contents.as_deref(), new_mode))
         .await
         .map_err(|e| DriverError::Protocol(format!("writing {} stopped: {e}", path.display())))?
         .map_err(failed)
 }
 
-fn replace_file_now(path: &Path, contents: Option<&str>, new_mode: u32) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
-
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let old = match std::fs::metadata(path) {
+fn replace_file_now(path: &Path, contents: Option<&str>, new_mode: u32) -> io::Result<()> {
+    let old = match fs::metadata(path) {
         Ok(meta) => Some(meta),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
     if old.is_some() {
-        std::fs::copy(path, dir.join(format!("{name}.dbfleet.bak")))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        fs::copy(path, parent_dir(path).join(format!("{name}.dbfleet.bak")))?;
     }
-    let Some(contents) = contents else {
-        if old.is_some() {
-            std::fs::remove_file(path)?;
-            std::fs::File::open(dir)?.sync_all()?;
+    match contents {
+        Some(contents) => {
+            let mode = old.map_or(new_mode, |meta| meta.permissions().mode() & 0o7777);
+            write_atomic(path, contents.as_bytes(), mode)
         }
-        return Ok(());
-    };
-    let (mode, owner) = match &old {
-        Some(meta) => (meta.permissions().mode() & 0o7777, (meta.uid(), meta.gid())),
-        None => {
-            let parent = std::fs::metadata(dir)?;
-            (new_mode, (parent.uid(), parent.gid()))
+        None if old.is_some() => {
+            fs::remove_file(path)?;
+            sync_dir(path)
         }
+        None => Ok(()),
+    }
+}
+
+/// Replaces `path` with `bytes`, with mode `mode`, so that a reader sees the
+/// old file or the new one, never a part, even across a crash: a temporary
+/// file in the same directory (hidden, so that no `*.xml`/`*.conf` glob
+/// picks it up), fsync, rename, fsync of the directory. The file keeps the
+/// owner of the one it replaces (a new one gets the directory's), so that a
+/// server running as its own user can still read a 0600 file that dbfleet,
+/// running as root, wrote. The directory must exist.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = parent_dir(path);
+    let owner = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::metadata(dir)?,
+        Err(e) => return Err(e),
     };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.dbfleet.tmp.{}", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
-        // Only a privileged process may give a file away; otherwise it
-        // stays ours, which a server running as our user can read.
-        match std::os::unix::fs::chown(&tmp, Some(owner.0), Some(owner.1)) {
-            Err(e) if e.kind() != std::io::ErrorKind::PermissionDenied => return Err(e),
-            _ => {}
-        }
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
+    remove_optional(&tmp)?;
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+    // The mode given at creation is narrowed by the umask; this sets it
+    // exactly, before any secret is written.
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
+    // Only a privileged process may give a file away; otherwise it stays
+    // ours, which a server running as our user can read.
+    let chowned = match std::os::unix::fs::fchown(&file, Some(owner.uid()), Some(owner.gid())) {
+        Err(e) if e.kind() != io::ErrorKind::PermissionDenied => Err(e),
+        _ => Ok(()),
+    };
+    let written = chowned.and_then(|()| file.write_all(bytes)).and_then(|()| file.sync_all());
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    std::fs::File::open(dir)?.sync_all()
+    sync_dir(path)
+}
+
+/// Makes a rename or removal in `path`'s directory durable.
+pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
+    fs::File::open(parent_dir(path))?.sync_all()
+}
+
+/// Removes the file at `path`, if there is one.
+pub(crate) fn remove_optional(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 /// Whether `s` is a secret whose text was never read (see [`observed`]),

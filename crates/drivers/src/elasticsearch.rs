@@ -20,15 +20,15 @@ use std::time::Duration;
 
 use dbfleet_catalog::Typed;
 use dbfleet_model::{ApplyMethod, EngineKind, Value};
-use dbfleet_plan::{Action, Change, Observed, ObservedSetting, Plan, Settings};
+use dbfleet_plan::{Action, Change, Observed, ObservedSetting, Settings};
 use dbfleet_render::RenderedFile;
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret as _;
 use serde_json::{Map, Value as Json};
 
 use crate::common::{label, observed, with_causes};
-use crate::file::{self, FileDriver, Live};
-use crate::{Applied, Connection, Driver, DriverError};
+use crate::file::{FileDriver, Live, LiveWithFiles};
+use crate::{Connection, DriverError};
 
 const SETTINGS: &str = "/_cluster/settings";
 const SETTINGS_WITH_DEFAULTS: &str = "/_cluster/settings?include_defaults=true&flat_settings=true";
@@ -273,21 +273,14 @@ impl Live for Http {
     }
 }
 
-#[async_trait::async_trait]
-impl Driver for ElasticsearchDriver {
-    fn engine(&self) -> EngineKind {
-        EngineKind::Elasticsearch
+impl LiveWithFiles for ElasticsearchDriver {
+    const ENGINE: EngineKind = EngineKind::Elasticsearch;
+
+    fn live(&self) -> &dyn Live {
+        &self.http
     }
 
-    async fn observe(&self) -> Result<Observed, DriverError> {
-        file::observe(Some(&self.http), &self.files).await
-    }
-
-    async fn apply(&self, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
-        file::apply(Some(&self.http), &self.files, plan, allow_restart).await
-    }
-
-    async fn restore(&self, before: &Observed, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
-        file::restore(Some(&self.http), &self.files, before, plan, allow_restart).await
+    fn files(&self) -> &FileDriver {
+        &self.files
     }
 }

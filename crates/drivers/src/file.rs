@@ -37,16 +37,16 @@
 //! tenants).
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
-use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
 
 use dbfleet_model::{ApplyMethod, EngineKind, Value};
 use dbfleet_plan::{Action, Change, Observed, ObservedSetting, Plan, Settings};
 use dbfleet_render::RenderedFile;
 
-use crate::common::{label, observed, run_command, wait_for_tcp};
+use crate::common::{label, observed, remove_optional, run_command, sync_dir, wait_for_tcp, write_atomic};
 use crate::{Applied, Connection, Driver, DriverError};
 
 /// Where the values a server still runs, for settings written but waiting
@@ -86,6 +86,40 @@ pub(crate) trait Live: Send + Sync {
     /// Returns the settings of `changes` (all live) to their values in
     /// `before`.
     async fn put_back(&self, before: &Observed, changes: &[&Change]) -> Result<(), DriverError>;
+}
+
+/// A runtime driver: an engine's [`Live`] side for the changes it makes on
+/// the running server, and file delivery for everything else. Each one is a
+/// [`Driver`] in the same way, through [`observe`], [`apply`] and
+/// [`restore`].
+pub(crate) trait LiveWithFiles: Send + Sync {
+    /// The engine the driver manages.
+    const ENGINE: EngineKind;
+
+    /// The side that talks to the running server.
+    fn live(&self) -> &dyn Live;
+
+    /// The delivery of the instance's rendered files.
+    fn files(&self) -> &FileDriver;
+}
+
+#[async_trait::async_trait]
+impl<T: LiveWithFiles> Driver for T {
+    fn engine(&self) -> EngineKind {
+        T::ENGINE
+    }
+
+    async fn observe(&self) -> Result<Observed, DriverError> {
+        observe(Some(self.live()), self.files()).await
+    }
+
+    async fn apply(&self, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
+        apply(Some(self.live()), self.files(), plan, allow_restart).await
+    }
+
+    async fn restore(&self, before: &Observed, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
+        restore(Some(self.live()), self.files(), before, plan, allow_restart).await
+    }
 }
 
 impl FileDriver {
@@ -167,11 +201,11 @@ impl FileDriver {
                 let (bak, new) = (sibling(&path, ".dbfleet.bak"), sibling(&path, ".dbfleet.new"));
                 match fs::metadata(&path) {
                     Ok(meta) => {
-                        write_atomic(&bak, &fs::read(&path)?, meta.permissions().mode() & 0o7777)?;
+                        write_file(&bak, &fs::read(&path)?, meta.permissions().mode() & 0o7777)?;
                         remove_optional(&new)?;
                     }
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                        write_atomic(&new, b"", 0o600)?;
+                        write_file(&new, b"", 0o600)?;
                         remove_optional(&bak)?;
                     }
                     Err(e) => return Err(e),
@@ -261,7 +295,7 @@ impl FileDriver {
     async fn write(&self, stale: Vec<(PathBuf, Vec<u8>, u32)>) -> Result<(), DriverError> {
         blocking(move || {
             for (path, bytes, mode) in stale {
-                write_atomic(&path, &bytes, mode)?;
+                write_file(&path, &bytes, mode)?;
             }
             Ok(())
         })
@@ -319,7 +353,7 @@ impl FileDriver {
                 pending.entry(name).or_insert(value);
             }
             let text = serde_json::to_string_pretty(&pending).map_err(io::Error::other)?;
-            write_atomic(&path, text.as_bytes(), 0o600)
+            write_file(&path, text.as_bytes(), 0o600)
         })
         .await
     }
@@ -488,13 +522,6 @@ fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
-fn remove_optional(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
-
 fn read_pending(path: &Path) -> io::Result<Pending> {
     match read_optional(path)? {
         Some(text) => serde_json::from_slice(&text).map_err(io::Error::other),
@@ -502,44 +529,11 @@ fn read_pending(path: &Path) -> io::Result<Pending> {
     }
 }
 
-/// Replaces `path` with `bytes` so that a reader sees the old file or the
-/// new one, never a part, even across a crash: a temporary file in the same
-/// directory, fsync, rename, fsync of the directory.
-/// The file keeps the owner of the one it replaces (a new one gets the
-/// directory's), so that a server running as its own user can still read a
-/// 0600 file that dbfleet, running as root, wrote.
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let owner = match fs::metadata(path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::metadata(dir)?,
-        Err(e) => return Err(e),
-    };
-    let tmp = sibling(path, &format!(".dbfleet.tmp.{}", std::process::id()));
-    remove_optional(&tmp)?;
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
-    // The mode given at creation is narrowed by the umask; this sets it
-    // exactly, before any secret is written.
-    file.set_permissions(fs::Permissions::from_mode(mode))?;
-    // Only a privileged process may give a file away; otherwise it stays
-    // ours, which a server running as our user can read.
-    let chowned = match std::os::unix::fs::fchown(&file, Some(owner.uid()), Some(owner.gid())) {
-        Err(e) if e.kind() != io::ErrorKind::PermissionDenied => Err(e),
-        _ => Ok(()),
-    };
-    let written = chowned.and_then(|()| file.write_all(bytes)).and_then(|()| file.sync_all());
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
+/// Writes `path` with [`write_atomic`], creating its directory first (a
+/// rendered file may sit in a subdirectory that does not exist yet).
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)?;
     }
-    sync_dir(path)
-}
-
-/// Makes a rename or removal in `path`'s directory durable.
-fn sync_dir(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        Some(dir) => File::open(dir)?.sync_all(),
-        None => Ok(()),
-    }
+    write_atomic(path, bytes, mode)
 }

@@ -17,14 +17,14 @@
 //! cluster member routing would pick.
 
 use dbfleet_model::{ApplyMethod, EngineKind, Value};
-use dbfleet_plan::{Action, Change, Observed, ObservedSetting, Plan, Settings};
+use dbfleet_plan::{Action, Change, Observed, ObservedSetting, Settings};
 use dbfleet_render::RenderedFile;
 use neo4rs::{ConfigBuilder, Graph, query};
 use secrecy::ExposeSecret as _;
 
 use crate::common::{is_hidden, label, observed, unrestorable};
-use crate::file::{self, FileDriver, Live};
-use crate::{Applied, Connection, Driver, DriverError};
+use crate::file::{FileDriver, Live, LiveWithFiles};
+use crate::{Connection, DriverError};
 
 const ENGINE: EngineKind = EngineKind::Neo4j;
 
@@ -163,21 +163,14 @@ impl Live for Bolt {
     }
 }
 
-#[async_trait::async_trait]
-impl Driver for Neo4jDriver {
-    fn engine(&self) -> EngineKind {
-        ENGINE
+impl LiveWithFiles for Neo4jDriver {
+    const ENGINE: EngineKind = ENGINE;
+
+    fn live(&self) -> &dyn Live {
+        &self.live
     }
 
-    async fn observe(&self) -> Result<Observed, DriverError> {
-        file::observe(Some(&self.live), &self.files).await
-    }
-
-    async fn apply(&self, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
-        file::apply(Some(&self.live), &self.files, plan, allow_restart).await
-    }
-
-    async fn restore(&self, before: &Observed, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
-        file::restore(Some(&self.live), &self.files, before, plan, allow_restart).await
+    fn files(&self) -> &FileDriver {
+        &self.files
     }
 }
