@@ -136,9 +136,11 @@ pub(crate) fn generate(annotations_path: &Path) -> anyhow::Result<Generated> {
     )?;
     server.query("SYSTEM RELOAD CONFIG")?;
     wait_for_default_profile(&server)?;
-    let settings = name_values(&server.query("SELECT name, value FROM system.settings")?)?;
-    let merge_tree =
-        name_values(&server.query("SELECT name, value FROM system.merge_tree_settings")?)?;
+    let settings =
+        name_values(&server.query("SELECT name, value FROM system.settings FORMAT JSONEachRow")?)?;
+    let merge_tree = name_values(
+        &server.query("SELECT name, value FROM system.merge_tree_settings FORMAT JSONEachRow")?,
+    )?;
     let mut reloads = BTreeMap::new();
     for (element, xml, check) in RELOAD_PROBES {
         std::fs::write(
@@ -290,35 +292,21 @@ fn wait_for(server: &ClickHouseServer, query: &str, expected: &str) -> anyhow::R
     }
 }
 
-/// Reads two-column TabSeparated output, undoing its escapes.
-fn name_values(tsv: &str) -> anyhow::Result<BTreeMap<String, String>> {
-    tsv.lines()
+/// Reads the rows of a `SELECT name, value ... FORMAT JSONEachRow`, whose
+/// values need no unescaping of their own.
+fn name_values(rows: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        name: String,
+        value: String,
+    }
+    rows.lines()
         .map(|line| {
-            let (name, value) = line
-                .split_once('\t')
-                .with_context(|| format!("not two columns: {line:?}"))?;
-            Ok((unescape(name), unescape(value)))
+            let row: Row = serde_json::from_str(line)
+                .with_context(|| format!("not a name and a value: {line:?}"))?;
+            Ok((row.name, row.value))
         })
         .collect()
-}
-
-fn unescape(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('0') => out.push('\0'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
 }
 
 /// The identifier-like words in the ClickHouse server binary and its shared
@@ -443,9 +431,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tab_separated_escapes_are_undone() {
-        let rows =
-            name_values("format_csv_delimiter\t,\nformat_schema\t\nweird\ta\\tb\\\\c").unwrap();
+    fn json_rows_are_read_as_names_and_values() {
+        let rows = name_values(concat!(
+            r#"{"name":"format_csv_delimiter","value":","}"#,
+            "\n",
+            r#"{"name":"format_schema","value":""}"#,
+            "\n",
+            r#"{"name":"weird","value":"a\tb\\c"}"#,
+        ))
+        .unwrap();
         assert_eq!(rows["format_csv_delimiter"], ",");
         assert_eq!(rows["format_schema"], "");
         assert_eq!(rows["weird"], "a\tb\\c");
