@@ -56,11 +56,7 @@ pub(crate) fn instance_step(
     to: InstanceStatus,
 ) -> Result<(), StoreError> {
     if !instance_may(from, to) {
-        return Err(StoreError::IllegalTransition {
-            subject: Subject::Instance { deployment: deployment.clone(), instance: instance.to_string() },
-            from: State::Instance(from.status),
-            to: State::Instance(to),
-        });
+        return Err(illegal_instance_step(deployment, instance, from, to));
     }
     let running = matches!(deployment_status, DeploymentStatus::Planned | DeploymentStatus::Applying);
     if is_apply_step(to) && !running {
@@ -93,11 +89,16 @@ pub(crate) fn result_step(
     if matches!(to, Applied | Verified | Failed | Restored | RestoreFailed) {
         instance_step(deployment, deployment_status, instance, from, to)
     } else {
-        Err(StoreError::IllegalTransition {
-            subject: Subject::Instance { deployment: deployment.clone(), instance: instance.to_string() },
-            from: State::Instance(from.status),
-            to: State::Instance(to),
-        })
+        Err(illegal_instance_step(deployment, instance, from, to))
+    }
+}
+
+/// The refusal of instance `instance` going from `from` to `to`.
+fn illegal_instance_step(deployment: &DeploymentId, instance: &str, from: InstanceState, to: InstanceStatus) -> StoreError {
+    StoreError::IllegalTransition {
+        subject: Subject::Instance { deployment: deployment.clone(), instance: instance.to_string() },
+        from: State::Instance(from.status),
+        to: State::Instance(to),
     }
 }
 
