@@ -1,5 +1,6 @@
 //! What every engine's generator does with its hand-maintained annotation
-//! file: read it with located errors, tell whether an annotated parameter
+//! file: read it with located errors, check that the throwaway server runs
+//! the version it is relative to, tell whether an annotated parameter
 //! exists in a given server version, merge an annotated default with the
 //! server's, and report what did not merge.
 //!
@@ -23,6 +24,22 @@ pub(crate) fn read_annotations<T: for<'de> Deserialize<'de>>(path: &Path) -> any
         anyhow::anyhow!("{}", errors.join("\n"))
     })?;
     decode(&node).map_err(|e| anyhow::anyhow!("{file}: {e}"))
+}
+
+/// Fails unless the throwaway server runs the version the annotations are
+/// relative to: `version` must start with `live_version`. `server` names
+/// the engine in the message.
+pub(crate) fn check_live_version(
+    server: &str,
+    live_version: &Version,
+    version: &str,
+) -> anyhow::Result<()> {
+    if !version.parse::<Version>()?.matches_prefix(live_version) {
+        bail!(
+            "the annotations are relative to {server} {live_version}, but the server is {version}"
+        );
+    }
+    Ok(())
 }
 
 /// Fails with every problem that merging the annotation file at `path`

@@ -26,8 +26,10 @@ use dbfleet_model::{ApplyMethod, EngineKind, Version};
 use dbfleet_testsupport::ClickHouseServer;
 use serde::Deserialize;
 
-use crate::annotations::{check_merged, in_range, merged_default, read_annotations};
-use crate::write::{self, Entry, Generated, native_default};
+use crate::annotations::{
+    check_live_version, check_merged, in_range, merged_default, read_annotations,
+};
+use crate::write::{self, Entry, Generated};
 
 /// The annotation file.
 #[derive(Deserialize)]
@@ -125,11 +127,7 @@ pub(crate) fn generate(annotations_path: &Path) -> anyhow::Result<Generated> {
 
     let server = ClickHouseServer::start().context("cannot start a throwaway ClickHouse server")?;
     let version = server.query("SELECT version()")?;
-    if !version.parse::<Version>()?.matches_prefix(&live_version) {
-        bail!(
-            "the annotations are relative to ClickHouse {live_version}, but the server is {version}"
-        );
-    }
+    check_live_version("ClickHouse", &live_version, &version)?;
     std::fs::write(
         server.users_d().join("zz-dbfleet-catalog.xml"),
         EMPTY_DEFAULT_PROFILE,
@@ -402,7 +400,7 @@ fn entry(
         }
         description.push_str(&format!(" Newer releases default to {newer}."));
     }
-    let mut e = Entry {
+    Entry {
         ty: a.ty.as_str(),
         unit: a.unit.clone(),
         min: a.min.clone(),
@@ -419,11 +417,8 @@ fn entry(
         sensitive: a.sensitive,
         read_only: false,
         description,
-    };
-    e.default = default
-        .map(|d| native_default(EngineKind::Clickhouse, name, a.ty, &e, d))
-        .transpose()?;
-    Ok(e)
+    }
+    .with_default(EngineKind::Clickhouse, name, a.ty, default)
 }
 
 #[cfg(test)]

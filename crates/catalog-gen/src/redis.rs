@@ -22,8 +22,10 @@ use dbfleet_model::{ApplyMethod, EngineKind, Version};
 use dbfleet_testsupport::RedisServer;
 use serde::Deserialize;
 
-use crate::annotations::{check_merged, in_range, merged_default, read_annotations};
-use crate::write::{self, Entry, Generated, native_default};
+use crate::annotations::{
+    check_live_version, check_merged, in_range, merged_default, read_annotations,
+};
+use crate::write::{self, Entry, Generated};
 
 /// The annotation file.
 #[derive(Deserialize)]
@@ -91,9 +93,7 @@ pub(crate) fn generate(annotations_path: &Path) -> anyhow::Result<Generated> {
         .find_map(|l| l.trim().strip_prefix("redis_version:"))
         .context("INFO server does not report redis_version")?
         .to_string();
-    if !version.parse::<Version>()?.matches_prefix(&live_version) {
-        bail!("the annotations are relative to Redis {live_version}, but the server is {version}");
-    }
+    check_live_version("Redis", &live_version, &version)?;
     let mut reported = config_get(&server, "*")?;
 
     let mut problems = Vec::new();
@@ -309,7 +309,7 @@ fn entry(
         a.default.as_deref(),
         overridden,
     )?;
-    let mut e = Entry {
+    Entry {
         ty: a.ty.as_str(),
         unit: a.unit.clone(),
         min: a.min.clone(),
@@ -326,9 +326,6 @@ fn entry(
         sensitive: a.sensitive,
         read_only: false,
         description: a.description.trim().to_string(),
-    };
-    e.default = default
-        .map(|d| native_default(EngineKind::Redis, name, a.ty, &e, d))
-        .transpose()?;
-    Ok(e)
+    }
+    .with_default(EngineKind::Redis, name, a.ty, default)
 }

@@ -156,6 +156,23 @@ pub(crate) fn native_default(
     })
 }
 
+impl Entry {
+    /// The entry with `raw` (the server's or the annotation's default, if
+    /// any) as its default, checked and written by [`native_default`].
+    pub(crate) fn with_default(
+        mut self,
+        engine: EngineKind,
+        name: &str,
+        ty: ParamType,
+        raw: Option<&str>,
+    ) -> anyhow::Result<Entry> {
+        self.default = raw
+            .map(|raw| native_default(engine, name, ty, &self, raw))
+            .transpose()?;
+        Ok(self)
+    }
+}
+
 /// A catalog parameter with only the facts that reading a value of it
 /// (`normalize`) and writing one back (`format_native`) look at.
 pub(crate) fn bare_parameter(name: &str, ty: ParamType, unit: Option<String>, values: Vec<String>) -> Parameter {
