@@ -31,7 +31,7 @@ use scylla::client::session_builder::SessionBuilder;
 use scylla::policies::host_filter::AllowListHostFilter;
 use secrecy::ExposeSecret as _;
 
-use crate::common::{is_hidden, label, observed, run_command, rustls_client_config, split_address, unrestorable};
+use crate::common::{self, is_hidden, label, observed, run_command, rustls_client_config, split_address, unrestorable};
 use crate::file::{FileDriver, Live, LiveWithFiles};
 use crate::{Connection, DriverError};
 
@@ -196,19 +196,12 @@ fn parameter(name: &str) -> Result<&'static Parameter, DriverError> {
 
 /// `text` in the engine's spelling, read through the catalog.
 fn typed(parameter: &Parameter, text: &str) -> Result<Typed, DriverError> {
-    parameter
-        .normalize(ENGINE, &Value::String(text.to_string()))
-        .map_err(|e| DriverError::Rejected { name: parameter.name.clone(), reason: e.to_string() })
+    common::typed(ENGINE, parameter, text)
 }
 
 /// The value a reset sets: nodetool has no reset, so the catalog's default.
 fn default(parameter: &Parameter) -> Result<Typed, DriverError> {
-    let no_default = || DriverError::Rejected {
-        name: parameter.name.clone(),
-        reason: "nodetool cannot reset a setting and the catalog knows no default to set".into(),
-    };
-    let value = parameter.default.as_ref().ok_or_else(no_default)?;
-    parameter.normalize(ENGINE, value).map_err(|_| no_default())
+    common::catalog_default(ENGINE, parameter, "nodetool cannot reset a setting")
 }
 
 impl Node {

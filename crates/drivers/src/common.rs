@@ -12,7 +12,7 @@ use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as
 use std::path::Path;
 use std::time::Duration;
 
-use dbfleet_catalog::Lookup;
+use dbfleet_catalog::{Lookup, Parameter, Typed};
 use dbfleet_model::{EngineKind, Value, Version};
 use dbfleet_plan::{Change, ObservedSetting};
 
@@ -54,6 +54,25 @@ pub(crate) fn observed(
         ObservedSetting { value: parameter.normalize(engine, value).ok(), raw, pending_restart: false, digest: None, explicit }
     };
     Some((parameter.name.clone(), setting))
+}
+
+/// `text` in `engine`'s spelling, read through the catalog; a value the
+/// catalog refuses is rejected.
+pub(crate) fn typed(engine: EngineKind, parameter: &Parameter, text: &str) -> Result<Typed, DriverError> {
+    parameter
+        .normalize(engine, &Value::String(text.to_string()))
+        .map_err(|e| DriverError::Rejected { name: parameter.name.clone(), reason: e.to_string() })
+}
+
+/// The value a reset sets on an engine that has no reset: the catalog's
+/// default. Without one the reset is rejected, saying `no_reset`.
+pub(crate) fn catalog_default(engine: EngineKind, parameter: &Parameter, no_reset: &str) -> Result<Typed, DriverError> {
+    let no_default = || DriverError::Rejected {
+        name: parameter.name.clone(),
+        reason: format!("{no_reset} and the catalog knows no default to set"),
+    };
+    let value = parameter.default.as_ref().ok_or_else(no_default)?;
+    parameter.normalize(engine, value).map_err(|_| no_default())
 }
 
 /// A change as [`Applied::changed`](crate::Applied::changed) names it:

@@ -429,8 +429,7 @@ pub(crate) async fn apply(
     if plan.is_empty() {
         return Ok(Applied::default());
     }
-    let (now, later): (Vec<&Change>, Vec<&Change>) =
-        plan.changes.iter().partition(|c| live.is_some_and(|live| live.is_live(c)));
+    let (now, later) = split(live, plan);
     if let Some(c) = later.first().filter(|_| files.files.is_empty()) {
         let reason = "it takes effect through the configuration file, and the driver was given no rendered files to write";
         return Err(DriverError::Rejected { name: label(c), reason: reason.into() });
@@ -453,12 +452,7 @@ pub(crate) async fn apply(
     files.activate(step).await?;
     let waiting_changes: Vec<&Change> = later.iter().copied().filter(|c| waiting.contains(&label(c))).collect();
     files.note_pending(&waiting_changes, step == Step::Restart).await?;
-    Ok(Applied {
-        changed: plan.changes.iter().map(label).collect(),
-        reloaded: step == Step::Reload,
-        restarted: step == Step::Restart,
-        pending_restart: waiting,
-    })
+    Ok(applied(plan, step, waiting))
 }
 
 /// Restores what `plan` changed: live settings to their values in `before`,
@@ -474,8 +468,7 @@ pub(crate) async fn restore(
     if plan.is_empty() {
         return Ok(Applied::default());
     }
-    let (now, later): (Vec<&Change>, Vec<&Change>) =
-        plan.changes.iter().partition(|c| live.is_some_and(|live| live.is_live(c)));
+    let (now, later) = split(live, plan);
     let reverted = files.put_back().await?;
     // The files are back whatever happens on the live side, so the server
     // takes them up even when a live setting could not be put back.
@@ -491,12 +484,24 @@ pub(crate) async fn restore(
         files.note_pending(&[], true).await?;
     }
     live_back?;
-    Ok(Applied {
+    Ok(applied(plan, step, waiting))
+}
+
+/// The changes of `plan` made on the running server, and those made
+/// through the files.
+fn split<'p>(live: Option<&dyn Live>, plan: &'p Plan) -> (Vec<&'p Change>, Vec<&'p Change>) {
+    plan.changes.iter().partition(|c| live.is_some_and(|live| live.is_live(c)))
+}
+
+/// What applying or restoring `plan` did: every change sent, then `step`,
+/// with `waiting` written but left for a restart.
+fn applied(plan: &Plan, step: Step, waiting: Vec<String>) -> Applied {
+    Applied {
         changed: plan.changes.iter().map(label).collect(),
         reloaded: step == Step::Reload,
         restarted: step == Step::Restart,
         pending_restart: waiting,
-    })
+    }
 }
 
 /// Runs blocking file work off the async threads.

@@ -32,7 +32,7 @@ use mongodb::error::ErrorKind;
 use mongodb::options::{ClientOptions, Credential, ServerAddress, TlsOptions};
 use secrecy::ExposeSecret as _;
 
-use crate::common::{is_hidden, label, observed, unrestorable};
+use crate::common::{self, is_hidden, label, observed, unrestorable};
 use crate::file::{FileDriver, Live, LiveWithFiles};
 use crate::{Connection, DriverError};
 
@@ -203,19 +203,12 @@ fn to_bson(parameter: &Parameter, typed: &Typed) -> Bson {
 
 /// `text` in the engine's spelling, read through the catalog.
 fn typed(parameter: &Parameter, text: &str) -> Result<Typed, DriverError> {
-    parameter
-        .normalize(ENGINE, &Value::String(text.to_string()))
-        .map_err(|e| DriverError::Rejected { name: parameter.name.clone(), reason: e.to_string() })
+    common::typed(ENGINE, parameter, text)
 }
 
 /// The value a reset sets: MongoDB has no reset, so the catalog's default.
 fn default(parameter: &Parameter) -> Result<Typed, DriverError> {
-    let no_default = || DriverError::Rejected {
-        name: parameter.name.clone(),
-        reason: "MongoDB cannot reset a parameter and the catalog knows no default to set".into(),
-    };
-    let value = parameter.default.as_ref().ok_or_else(no_default)?;
-    parameter.normalize(ENGINE, value).map_err(|_| no_default())
+    common::catalog_default(ENGINE, parameter, "MongoDB cannot reset a parameter")
 }
 
 /// The command that sets `parameter` to `value` on a running server.
