@@ -8,6 +8,11 @@ fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {
     let mut entries: Vec<_> = fs::read_dir(dir).expect("examples/fleet is readable").flatten().collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
+        // Hidden entries are local state (`.dbfleet/`, the store a render
+        // or apply on the example leaves behind), not part of the fleet.
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         let path = entry.path();
         if path.is_dir() {
             walk(&path, root, out);

@@ -17,6 +17,7 @@ mod catalog;
 mod conventions;
 mod load;
 mod parameter;
+pub mod pg_hba;
 
 use std::sync::OnceLock;
 

@@ -129,6 +129,13 @@ pub(crate) fn check(fleet: &Fleet, v: &Validated<'_>) -> Vec<Diagnostic> {
 }
 
 fn postgresql(v: &mut View<'_, '_>) {
+    if let Some(Typed::List(rules)) = v.get("hba") {
+        for rule in rules.iter().filter_map(|r| if let Typed::Str(s) = r { Some(s) } else { None }) {
+            if let Err(reason) = dbfleet_catalog::pg_hba::rule_fields(rule) {
+                v.error("hba", format!("pg_hba.conf rule `{rule}`: {reason}"), &["hba"]);
+            }
+        }
+    }
     let sb = v.bytes("shared_buffers").unwrap_or(0);
     let conns = v.int("max_connections").unwrap_or(100);
     let work_mem = v.bytes("work_mem").unwrap_or(0);

@@ -20,6 +20,18 @@
 //! error naming the parameter. Settings the server marks `pending_restart`
 //! are restarted into when restarts are allowed, and reported otherwise.
 //!
+//! dbfleet's own `hba` parameter is pg_hba.conf. Observing reads the file
+//! the server names in `hba_file` with `pg_read_file` (superusers and
+//! `pg_read_server_files` only; without that right `hba` is not observed):
+//! its value is the fleet's rules in it, its text every rule line, tenant
+//! rules included. When the tenant rules differ from those of the rendered
+//! pg_hba.conf the value is unreadable, so a plan rewrites the file.
+//! Applying writes the rendered pg_hba.conf over that file with
+//! `COPY ... TO` (superusers and `pg_write_server_files`), reloads, and
+//! reads `pg_hba_file_rules`: a rule the server refuses is an error, and
+//! the server keeps its previous rules meanwhile. Restoring writes the rule
+//! lines of the snapshot back (the old file's comments are not kept).
+//!
 //! This module does not create or drop roles, edit `postgresql.conf`, or
 //! manage per-database settings (`ALTER DATABASE ... SET`).
 
@@ -27,10 +39,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use dbfleet_model::{ApplyMethod, EngineKind, Value};
-use dbfleet_plan::{Action, Change, Observed, Plan, Settings};
+use dbfleet_plan::{Action, Change, Observed, ObservedSetting, Plan, Settings};
 use secrecy::ExposeSecret as _;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
+
+use dbfleet_render::pg_sql::{quote_ident, set_value, sql_literal};
 
 use crate::common::{self, label, observed};
 use crate::{Applied, Connection, Driver, DriverError};
@@ -39,18 +53,13 @@ const ENGINE: EngineKind = EngineKind::Postgresql;
 /// The file `ALTER SYSTEM` writes, in the data directory.
 const AUTO_CONF: &str = "postgresql.auto.conf";
 const DEFAULT_PORT: u16 = 5432;
+/// dbfleet's parameter for pg_hba.conf, and the rendered file's name.
+const HBA: &str = "hba";
+const HBA_FILE: &str = "pg_hba.conf";
+/// The comment that ends a rule rendered for a tenant.
+const TENANT_MARK: &str = "# tenant ";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Parameters PostgreSQL flags `GUC_LIST_QUOTE`: `SET` quotes each of its
-/// arguments as an identifier, so a list must be sent as one literal per
-/// element, not as the one string the configuration file takes.
-const LIST_QUOTE: &[&str] = &[
-    "local_preload_libraries",
-    "search_path",
-    "session_preload_libraries",
-    "shared_preload_libraries",
-    "temp_tablespaces",
-];
 
 /// One row of `pg_settings`.
 struct Running {
@@ -77,11 +86,14 @@ struct InFile {
 /// Manages one PostgreSQL server over its own protocol.
 pub(crate) struct PostgresDriver {
     conn: Connection,
+    /// The rendered pg_hba.conf, when the fleet sets `hba`.
+    hba: Option<String>,
 }
 
 impl PostgresDriver {
-    pub(crate) fn new(conn: Connection) -> PostgresDriver {
-        PostgresDriver { conn }
+    pub(crate) fn new(conn: Connection, files: Vec<dbfleet_render::RenderedFile>) -> PostgresDriver {
+        let hba = files.into_iter().find(|f| f.path == HBA_FILE).map(|f| f.contents);
+        PostgresDriver { conn, hba }
     }
 
     async fn connect(&self) -> Result<Client, DriverError> {
@@ -235,7 +247,67 @@ impl PostgresDriver {
                 tenants.entry(role.clone()).or_default().insert(name, s);
             }
         }
+        if let Some(hba) = self.read_hba(client).await? {
+            settings.insert(HBA.to_string(), hba);
+        }
         Ok(Observed { settings, tenants })
+    }
+
+    /// pg_hba.conf as the `hba` setting, or `None` when this role may not
+    /// read server files.
+    async fn read_hba(&self, client: &Client) -> Result<Option<ObservedSetting>, DriverError> {
+        let text: String = match client.query_one("SELECT pg_read_file(current_setting('hba_file'))", &[]).await {
+            Ok(row) => row.get(0),
+            Err(e) if e.as_db_error().is_some_and(|db| denial(db.code())) => return Ok(None),
+            Err(e) => return Err(self.error(&e)),
+        };
+        let parsed = dbfleet_render::parse(ENGINE, HBA_FILE, &text)
+            .map_err(|e| DriverError::Protocol(format!("{}: {HBA_FILE}: {e}", self.conn.address)))?;
+        let rules = parsed.settings.into_iter().find(|s| s.name == HBA).map(|s| s.value).unwrap_or(Value::List(Vec::new()));
+        let Some((_, mut observed)) = observed(ENGINE, &self.conn.version, HBA, &rules, false) else {
+            return Ok(None);
+        };
+        let lines = rule_lines(&text);
+        let tenant_rules = |lines: &[String]| lines.iter().filter(|l| l.contains(TENANT_MARK)).cloned().collect::<Vec<_>>();
+        if self.hba.as_deref().is_some_and(|rendered| tenant_rules(&rule_lines(rendered)) != tenant_rules(&lines)) {
+            observed.value = None;
+        }
+        observed.raw = Value::List(lines.into_iter().map(Value::String).collect()).to_string();
+        Ok(Some(observed))
+    }
+
+    /// Writes `lines` over the server's pg_hba.conf.
+    async fn write_hba(&self, client: &Client, lines: &[String]) -> Result<(), DriverError> {
+        let path: String = self.query(client, "SHOW hba_file").await?[0].get(0);
+        // CSV with delimiter and quote characters no rule holds writes each
+        // line as it is (the text format would escape backslashes).
+        if lines.iter().any(|l| l.contains(['\u{1}', '\u{2}', '\n', '\r'])) {
+            return Err(DriverError::Rejected { name: HBA.into(), reason: "a rule holds a control character".into() });
+        }
+        let rows: Vec<String> = (1..)
+            .zip(lines.iter().filter(|l| !l.trim().is_empty()))
+            .map(|(n, line)| format!("({n}, {})", sql_literal(line)))
+            .collect();
+        let sql = format!(
+            "COPY (SELECT line FROM (VALUES {}) AS t(n, line) ORDER BY n) TO {} WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')",
+            rows.join(", "),
+            sql_literal(&path)
+        );
+        client.batch_execute(&sql).await.map_err(|e| self.refused(&e, HBA.into(), false))
+    }
+
+    /// Fails when the server refuses a line of pg_hba.conf as it is now.
+    async fn check_hba(&self, client: &Client) -> Result<(), DriverError> {
+        let rows = self
+            .query(client, "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL ORDER BY line_number")
+            .await?;
+        match rows.first() {
+            Some(row) => Err(DriverError::Rejected {
+                name: HBA.into(),
+                reason: format!("{HBA_FILE} line {}: {}", row.get::<_, Option<i32>>(0).unwrap_or(0), row.get::<_, String>(1)),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Sends `statements` one by one, each in its own implicit transaction.
@@ -364,12 +436,26 @@ impl Driver for PostgresDriver {
         common::restart_command(&self.conn, plan.needs_restart(), allow_restart)?;
         // Every statement is written before the first is sent, so that a
         // malformed change stops the plan before anything has changed.
-        let statements = plan.changes.iter().map(Statement::apply).collect::<Result<Vec<_>, _>>()?;
-        if statements.is_empty() {
+        let (hba, settings): (Vec<&Change>, Vec<&Change>) =
+            plan.changes.iter().partition(|c| c.tenant.is_none() && c.name == HBA);
+        let statements = settings.into_iter().map(Statement::apply).collect::<Result<Vec<_>, _>>()?;
+        let hba = match (hba.is_empty(), &self.hba) {
+            (true, _) => None,
+            (false, Some(text)) => Some(text.lines().map(str::to_string).collect::<Vec<_>>()),
+            (false, None) => {
+                return Err(DriverError::Protocol(format!("the plan changes `{HBA}` but no {HBA_FILE} was rendered")));
+            }
+        };
+        if statements.is_empty() && hba.is_none() {
             return Ok(Applied::default());
         }
         let client = self.connect().await?;
         let mut applied = Applied { changed: self.execute(&client, &statements).await?, ..Applied::default() };
+        if let Some(lines) = &hba {
+            self.write_hba(&client, lines).await?;
+            applied.changed.push(HBA.into());
+            self.check_hba(&client).await?;
+        }
         let reload = plan.changes.iter().any(|c| c.tenant.is_none());
         self.settle(client, reload, None, allow_restart, &mut applied).await?;
         Ok(applied)
@@ -383,7 +469,12 @@ impl Driver for PostgresDriver {
         let mut statements = Vec::new();
         let mut secrets = Vec::new();
         let mut restart = false;
+        let mut hba = None;
         for c in plan.changes.iter().filter(|c| seen.insert(label(c))) {
+            if c.tenant.is_none() && c.name == HBA {
+                hba = before.settings.get(HBA).map(|s| hba_lines(&s.raw)).transpose()?;
+                continue;
+            }
             let (was, is) = match &c.tenant {
                 Some(t) => (before.tenants.get(t).and_then(|s| s.get(&c.name)), None),
                 None => (before.settings.get(&c.name), now.settings.get(&c.name)),
@@ -401,6 +492,10 @@ impl Driver for PostgresDriver {
         }
         common::restart_command(&self.conn, restart, allow_restart)?;
         let mut applied = Applied { changed: self.execute(&client, &statements).await?, ..Applied::default() };
+        if let Some(lines) = &hba {
+            self.write_hba(&client, lines).await?;
+            applied.changed.push(HBA.into());
+        }
         // Putting back is not held up by lines of the file it did not touch.
         let touched: BTreeSet<String> =
             plan.changes.iter().filter(|c| c.tenant.is_none()).map(|c| c.name.clone()).collect();
@@ -408,6 +503,29 @@ impl Driver for PostgresDriver {
         common::unrestorable(&secrets)?;
         Ok(applied)
     }
+}
+
+/// The rule lines of a pg_hba.conf (not blank, not comments), each with
+/// its fields separated by single spaces.
+fn rule_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// The pg_hba.conf that puts back the rule lines of an observed `hba`
+/// (its text, a list of lines).
+fn hba_lines(raw: &str) -> Result<Vec<String>, DriverError> {
+    let unreadable = || DriverError::Protocol(format!("the snapshot of `{HBA}` is not a list of rules: {raw}"));
+    let parameter = dbfleet_catalog::catalog(ENGINE).get(HBA).ok_or_else(unreadable)?;
+    let Ok(dbfleet_catalog::Typed::List(items)) = parameter.normalize(ENGINE, &Value::String(raw.to_string())) else {
+        return Err(unreadable());
+    };
+    let mut lines = vec!["# Put back by dbfleet from the snapshot taken before a change.".to_string()];
+    lines.extend(items.iter().map(|item| parameter.format_native(ENGINE, item)));
+    Ok(lines)
 }
 
 /// Whether an SQLSTATE says the role may not do what was asked.
@@ -478,63 +596,6 @@ fn with_unit(setting: &str, unit: Option<&str>) -> String {
     }
 }
 
-/// The right-hand side of `SET name = ...`: one literal, or one per element
-/// for the [`LIST_QUOTE`] parameters.
-fn set_value(name: &str, value: &str) -> String {
-    if !LIST_QUOTE.contains(&name) {
-        return sql_literal(value);
-    }
-    let elements = split_identifiers(value);
-    if elements.is_empty() {
-        return "''".into();
-    }
-    elements.iter().map(|e| sql_literal(e)).collect::<Vec<_>>().join(", ")
-}
-
-/// Splits a list the way PostgreSQL's `SplitIdentifierString` does: at
-/// commas outside double quotes; quoted elements lose their quotes (`""`
-/// is a quote), unquoted ones are folded to lower case.
-fn split_identifiers(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let mut element = String::new();
-        if chars.next_if_eq(&'"').is_some() {
-            while let Some(c) = chars.next() {
-                if c == '"' && chars.next_if_eq(&'"').is_none() {
-                    break;
-                }
-                element.push(c);
-            }
-        } else {
-            while let Some(c) = chars.next_if(|c| *c != ',') {
-                element.push(c);
-            }
-            element = element.trim_end().to_lowercase();
-        }
-        while chars.next_if(|c| *c != ',').is_some() {}
-        if !element.is_empty() {
-            out.push(element);
-        }
-        if chars.next().is_none() {
-            return out;
-        }
-    }
-}
-
-/// An SQL string literal that reads the same whatever
-/// `standard_conforming_strings` says: `E'...'` once a backslash is in it.
-fn sql_literal(text: &str) -> String {
-    let doubled = text.replace('\'', "''");
-    if text.contains('\\') { format!("E'{}'", doubled.replace('\\', "\\\\")) } else { format!("'{doubled}'") }
-}
-
-/// A double-quoted identifier, so that any tenant name is taken as is.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,12 +643,5 @@ mod tests {
         for (tenant, name, value, want) in cases {
             assert_eq!(sql(*tenant, name, *value), *want);
         }
-    }
-
-    #[test]
-    fn lists_split_like_postgresql() {
-        assert_eq!(split_identifiers("a, \"B c\", D"), ["a", "B c", "d"]);
-        assert_eq!(split_identifiers("\"x\"\"y\""), ["x\"y"]);
-        assert!(split_identifiers(" ").is_empty());
     }
 }

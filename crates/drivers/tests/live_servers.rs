@@ -385,6 +385,79 @@ async fn postgres_over_tls_verifies_the_server() {
     connect(tls("other.crt", true), Vec::new()).observe().await.unwrap();
 }
 
+/// PostgreSQL's rendered files for `hba` rules and tenants.
+fn pg_hba_files(rules: &str, tenants: &[&'static str]) -> Vec<dbfleet_render::RenderedFile> {
+    let version: dbfleet_model::Version = "15".parse().unwrap();
+    let parameter = dbfleet_catalog::catalog(PG).get("hba").unwrap();
+    let typed = parameter.normalize(PG, &Value::String(rules.into())).unwrap();
+    let input = dbfleet_render::RenderInput {
+        engine: PG,
+        version: &version,
+        instance: "pg-1",
+        fleet: "test",
+        revision: "test",
+        annotate: false,
+        settings: vec![dbfleet_render::Setting {
+            name: &parameter.name,
+            parameter,
+            value: dbfleet_render::RenderValue::Typed(typed),
+            origin: None,
+        }],
+        tenants: tenants.iter().map(|t| dbfleet_render::TenantInput { tenant: t, settings: Vec::new() }).collect(),
+    };
+    dbfleet_render::render(&input).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_pg_hba_is_written_checked_and_put_back() {
+    let pg = blocking(PgServer::start).unwrap();
+    let rules = "[local all all trust, host all postgres 127.0.0.1/32 trust, host all all 127.0.0.1/32 scram-sha-256]";
+    let driver = connect(pg_conn(&pg), pg_hba_files(rules, &["acme"]));
+    let before = driver.observe().await.unwrap();
+    let initdb = setting(&before, "hba").clone();
+    assert!(initdb.raw.contains("local all all trust"), "{}", initdb.raw);
+    assert!(!initdb.explicit, "dbfleet never resets pg_hba.conf");
+
+    let desired = desired(PG, &[("hba", rules)]);
+    let p = plan(PG, &desired, &before);
+    assert_eq!(p.changes.iter().map(|c| (c.name.as_str(), c.apply)).collect::<Vec<_>>(), [("hba", ApplyMethod::Reload)]);
+    let applied = driver.apply(&p, false).await.unwrap();
+    assert!(applied.reloaded && applied.changed == ["hba"], "{applied:?}");
+    let after = driver.observe().await.unwrap();
+    assert!(plan(PG, &desired, &after).is_empty(), "applying the plan again changes nothing");
+    assert!(setting(&after, "hba").raw.contains("# tenant acme"), "{}", setting(&after, "hba").raw);
+    let rules_loaded = blocking(|| pg.psql("SELECT count(*) FROM pg_hba_file_rules WHERE error IS NULL")).unwrap();
+    assert_eq!(rules_loaded, "6", "three fleet rules and three for the tenant");
+
+    // A tenant more on the instance: only its rules differ, and that is a change.
+    let more = connect(pg_conn(&pg), pg_hba_files(rules, &["acme", "zeta"]));
+    assert_eq!(plan(PG, &desired, &more.observe().await.unwrap()).changes.len(), 1);
+
+    driver.restore(&before, &p, false).await.unwrap();
+    let restored = driver.observe().await.unwrap();
+    assert_eq!(setting(&restored, "hba").raw, initdb.raw, "initdb's rules are back");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_pg_hba_rule_the_server_refuses_is_reported_and_put_back() {
+    let pg = blocking(PgServer::start).unwrap();
+    // Well-formed for dbfleet's check, but no IPv4 address.
+    let rules = "[local all all trust, host all all 127.0.0.1/32 trust, host all all 300.1.2.3/32 md5]";
+    let driver = connect(pg_conn(&pg), pg_hba_files(rules, &[]));
+    let before = driver.observe().await.unwrap();
+    let p = plan(PG, &desired(PG, &[("hba", rules)]), &before);
+    let err = driver.apply(&p, false).await.unwrap_err();
+    assert!(
+        matches!(&err, DriverError::Rejected { name, reason } if name == "hba" && reason.contains("line 5")),
+        "{err}"
+    );
+    driver.restore(&before, &p, false).await.unwrap();
+    let restored = driver.observe().await.unwrap();
+    assert_eq!(setting(&restored, "hba").raw, setting(&before, "hba").raw);
+    let errors = blocking(|| pg.psql("SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL")).unwrap();
+    assert_eq!(errors, "0");
+}
+
 // Redis
 
 #[tokio::test(flavor = "multi_thread")]

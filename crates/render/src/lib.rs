@@ -14,6 +14,7 @@ mod elasticsearch;
 mod mongodb;
 mod neo4j;
 pub mod overrides;
+pub mod pg_sql;
 mod postgresql;
 mod redis;
 mod validated;

@@ -10,37 +10,44 @@
 //! twice changes nothing and a setting removed from the fleet disappears.
 //! The roles themselves must already exist: this file never creates one.
 //!
-//! No `pg_hba.conf` is rendered: the catalog has no `hba` section and no
-//! `hba` parameter, so nothing in a fleet can describe client
-//! authentication yet. The reader lists the rules of a `pg_hba.conf` as
-//! unmapped, so an import shows them instead of dropping them.
+//! `pg_hba.conf` is rendered when the instance sets dbfleet's own `hba`
+//! parameter (a list of rules in pg_hba.conf syntax, section `hba` of the
+//! catalog). Each tenant on the instance comes first, with three rules that
+//! confine its role to the database of the same name: `hostssl` (`host`
+//! when the instance does not turn `ssl` on) with `scram-sha-256` to its
+//! own database, then `reject` for every other database over TCP and the
+//! local socket. The fleet's rules follow in their order, since the server
+//! takes the first rule that matches. Each rule is checked for a connection
+//! type, enough fields and a known method. Tenant rules carry a
+//! `# tenant <name>` comment, by which the reader leaves them out of the
+//! `hba` list it reads back (they come from the fleet's tenants).
 
 use std::fmt::Write as _;
 
 use dbfleet_catalog::Typed;
+use dbfleet_catalog::pg_hba::rule_fields;
 use dbfleet_model::{EngineKind, Value};
 
 use crate::common;
+use crate::pg_sql::{self, quote_ident};
 use crate::{
     ParseError, Parsed, ParsedSetting, RenderError, RenderInput, RenderValue, RenderedFile, Setting, Unmapped,
 };
 
 const CONF: &str = "postgresql.conf";
 const TENANTS: &str = "tenants.sql";
-
-/// Parameters PostgreSQL flags `GUC_LIST_QUOTE`: in `SET` it quotes each
-/// argument as an identifier, so a list must be given as separate
-/// arguments there, not as the one string postgresql.conf takes.
-const LIST_QUOTE: &[&str] = &[
-    "local_preload_libraries",
-    "search_path",
-    "session_preload_libraries",
-    "shared_preload_libraries",
-    "temp_tablespaces",
-];
+const HBA: &str = "pg_hba.conf";
+/// The section of the catalog's `hba` parameter.
+const HBA_SECTION: &str = "hba";
+/// The comment that marks a rule rendered for a tenant.
+const TENANT_MARK: &str = "# tenant ";
 
 pub(crate) fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, RenderError> {
+    check_sections(&input.settings)?;
     let mut files = vec![conf(input)?];
+    if let Some(hba) = input.settings.iter().find(|s| s.parameter.section == HBA_SECTION) {
+        files.push(pg_hba(input, hba)?);
+    }
     if !input.tenants.is_empty() {
         files.push(tenants_sql(input)?);
     }
@@ -48,7 +55,6 @@ pub(crate) fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, Rende
 }
 
 fn conf(input: &RenderInput<'_>) -> Result<RenderedFile, RenderError> {
-    check_sections(&input.settings)?;
     let settings = common::section(&input.settings, "main");
     let mut text = common::hash_header(input);
     for s in &settings {
@@ -61,10 +67,10 @@ fn conf(input: &RenderInput<'_>) -> Result<RenderedFile, RenderError> {
     Ok(RenderedFile { path: CONF.into(), contents: text, sensitive: common::any_secret(settings) })
 }
 
-/// Every PostgreSQL parameter lives in `main`; anything else is a catalog
-/// entry this renderer has no file for.
+/// Every PostgreSQL parameter lives in `main`, but for dbfleet's `hba`;
+/// anything else is a catalog entry this renderer has no file for.
 fn check_sections(settings: &[Setting<'_>]) -> Result<(), RenderError> {
-    match settings.iter().find(|s| s.parameter.section != "main") {
+    match settings.iter().find(|s| !matches!(s.parameter.section.as_str(), "main" | HBA_SECTION)) {
         Some(s) => Err(RenderError::UnknownSection {
             engine: EngineKind::Postgresql,
             section: s.parameter.section.clone(),
@@ -140,7 +146,13 @@ fn tenants_sql(input: &RenderInput<'_>) -> Result<RenderedFile, RenderError> {
     tenants.sort_by(|x, y| x.tenant.cmp(y.tenant));
     let mut sensitive = false;
     for tenant in tenants {
-        check_sections(&tenant.settings)?;
+        if let Some(s) = tenant.settings.iter().find(|s| s.parameter.section != "main") {
+            return Err(RenderError::UnknownSection {
+                engine: EngineKind::Postgresql,
+                section: s.parameter.section.clone(),
+                name: s.name.to_string(),
+            });
+        }
         let role = quote_ident(tenant.tenant);
         let _ = writeln!(text, "ALTER ROLE {role} RESET ALL;");
         for s in common::section(&tenant.settings, "main") {
@@ -169,67 +181,62 @@ fn sql_value(input: &RenderInput<'_>, s: &Setting<'_>) -> String {
         RenderValue::Typed(t @ Typed::List(_)) => list_text(input, s, t),
         _ => common::native(input, s),
     };
-    if !LIST_QUOTE.contains(&s.name) {
-        return sql_literal(&text);
-    }
-    let elements = split_identifiers(&text);
-    if elements.is_empty() {
-        return "''".into();
-    }
-    elements.iter().map(|e| sql_literal(e)).collect::<Vec<_>>().join(", ")
+    pg_sql::set_value(s.name, &text)
 }
 
-/// Splits a list the way PostgreSQL's `SplitIdentifierString` does: at
-/// commas outside double quotes; quoted elements lose their quotes (`""`
-/// is a quote), unquoted ones are folded to lower case.
-fn split_identifiers(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let mut element = String::new();
-        if chars.next_if_eq(&'"').is_some() {
-            while let Some(c) = chars.next() {
-                if c == '"' && chars.next_if_eq(&'"').is_none() {
-                    break;
-                }
-                element.push(c);
-            }
-        } else {
-            while let Some(c) = chars.next_if(|c| *c != ',') {
-                element.push(c);
-            }
-            element = element.trim_end().to_lowercase();
+/// `pg_hba.conf`: the tenants' rules, then the fleet's `hba` rules.
+fn pg_hba(input: &RenderInput<'_>, hba: &Setting<'_>) -> Result<RenderedFile, RenderError> {
+    let unrenderable = |reason: String| RenderError::Unrenderable { name: hba.name.to_string(), reason };
+    let rules: Vec<String> = match &hba.value {
+        RenderValue::Typed(Typed::List(items)) => {
+            items.iter().map(|item| hba.parameter.format_native(input.engine, item)).collect()
         }
-        while chars.next_if(|c| *c != ',').is_some() {}
-        if !element.is_empty() {
-            out.push(element);
-        }
-        if chars.next().is_none() {
-            return out;
-        }
+        _ => return Err(unrenderable("`hba` is a list of pg_hba.conf rules".into())),
+    };
+    for rule in &rules {
+        rule_fields(rule).map_err(|reason| unrenderable(format!("rule `{rule}`: {reason}")))?;
     }
-}
-
-/// An SQL string literal that reads the same whatever
-/// `standard_conforming_strings` says: `E'...'` once a backslash is in it.
-fn sql_literal(text: &str) -> String {
-    let doubled = text.replace('\'', "''");
-    if text.contains('\\') { format!("E'{}'", doubled.replace('\\', "\\\\")) } else { format!("'{doubled}'") }
-}
-
-/// A double-quoted SQL identifier, so that any tenant name is taken as is.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    let ssl = input
+        .settings
+        .iter()
+        .any(|s| s.name == "ssl" && matches!(s.value, RenderValue::Typed(Typed::Bool(true))));
+    let mut text = common::hash_header(input);
+    let mut tenants: Vec<&str> = input.tenants.iter().map(|t| t.tenant).collect();
+    tenants.sort_unstable();
+    if !tenants.is_empty() {
+        text.push_str("# Each tenant's role reaches only the database of the same name.\n");
+    }
+    for tenant in tenants {
+        if tenant.contains(['"', '\n', '\r', '#']) {
+            return Err(RenderError::Unrenderable {
+                name: format!("tenant {tenant}"),
+                reason: "pg_hba.conf cannot name a role or database holding `\"`, `#` or a line break".into(),
+            });
+        }
+        let t = format!("\"{tenant}\"");
+        let host = if ssl { "hostssl" } else { "host" };
+        let _ = writeln!(text, "{host:<8} {t} {t} all scram-sha-256 {TENANT_MARK}{tenant}");
+        let _ = writeln!(text, "{:<8} all {t} all reject {TENANT_MARK}{tenant}", "host");
+        let _ = writeln!(text, "{:<8} all {t} reject {TENANT_MARK}{tenant}", "local");
+    }
+    if !input.tenants.is_empty() {
+        text.push('\n');
+    }
+    if let Some(origin) = common::origin(input, hba) {
+        let _ = writeln!(text, "# {}", one_line(&origin));
+    }
+    for rule in &rules {
+        text.push_str(rule.trim());
+        text.push('\n');
+    }
+    Ok(RenderedFile { path: HBA.into(), contents: text, sensitive: false })
 }
 
 pub(crate) fn parse(file_name: &str, text: &str) -> Result<Parsed, ParseError> {
     let base = file_name.rsplit('/').next().unwrap_or(file_name);
     match base {
-        "pg_hba.conf" | "pg_ident.conf" => Ok(unmapped_lines(
-            text,
-            "client authentication rules are not catalog parameters; dbfleet does not manage them yet",
-        )),
+        "pg_hba.conf" => Ok(parse_hba(text)),
+        "pg_ident.conf" => Ok(unmapped_lines(text, "user name maps are not catalog parameters; dbfleet does not manage them")),
         _ if base.ends_with(".conf") => parse_conf(text),
         _ => Err(ParseError {
             line: 0,
@@ -238,6 +245,45 @@ pub(crate) fn parse(file_name: &str, text: &str) -> Result<Parsed, ParseError> {
             ),
         }),
     }
+}
+
+/// Reads pg_hba.conf into one `hba` setting, each rule with its fields
+/// separated by single spaces, at the line of the first rule. Rules
+/// rendered for tenants and include directives are listed as unmapped.
+fn parse_hba(text: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut rules = Vec::new();
+    let mut first = 0;
+    for (line, raw) in (1..).zip(text.lines()) {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let unmapped = |reason: &str| Unmapped { line, text: trimmed.to_string(), reason: reason.into() };
+        let (rule, comment) = match trimmed.find(TENANT_MARK.trim_end()) {
+            Some(at) => (trimmed[..at].trim_end(), Some(&trimmed[at..])),
+            None => (trimmed, None),
+        };
+        if comment.is_some_and(|c| c.starts_with(TENANT_MARK)) {
+            parsed.unmapped.push(unmapped("a tenant's rule, rendered from the fleet's tenants"));
+            continue;
+        }
+        // A comment that is not a tenant mark ends the rule too.
+        let rule = rule.split('#').next().unwrap_or_default().trim_end();
+        if rule.starts_with("include") {
+            parsed.unmapped.push(unmapped("include directives pull in files dbfleet does not manage"));
+            continue;
+        }
+        let fields = rule_fields(rule).unwrap_or_else(|_| rule.split_whitespace().collect());
+        if rules.is_empty() {
+            first = line;
+        }
+        rules.push(Value::String(fields.join(" ")));
+    }
+    if !rules.is_empty() {
+        parsed.settings.push(ParsedSetting { name: "hba".into(), value: Value::List(rules), line: first });
+    }
+    parsed
 }
 
 /// Every line that is not blank or a comment, as unmapped.
@@ -450,18 +496,71 @@ mod tests {
         }
     }
 
+    const HBA_RULES: &str = "[local all postgres peer, hostssl all dbfleet 0.0.0.0/0 scram-sha-256, \
+                             host replication replicator 10.0.0.0 255.0.0.0 scram-sha-256]";
+
     #[test]
-    fn hba_rules_are_listed_as_unmapped() {
-        let parsed =
-            parse("pg_hba.conf", "# comment\nlocal all all peer\n\nhost all all 127.0.0.1/32 scram-sha-256\n").unwrap();
-        assert_eq!(parsed.unmapped.iter().map(|u| u.line).collect::<Vec<_>>(), [2, 4]);
-        assert!(parse("tenants.sql", "").is_err());
+    fn renders_pg_hba_with_tenant_rules_first() {
+        let mut input = input(EngineKind::Postgresql, "15", &[("ssl", "on"), ("hba", HBA_RULES)]);
+        input.tenants = vec![tenant(EngineKind::Postgresql, "zeta", &[]), tenant(EngineKind::Postgresql, "acme", &[])];
+        let files = crate::render(&input).unwrap();
+        let paths: Vec<_> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["pg_hba.conf", "postgresql.conf", "tenants.sql"]);
+        assert!(!files[1].contents.contains("hba"), "hba is not a server parameter");
+        insta::assert_snapshot!("postgresql_pg_hba_conf", files[0].contents);
+
+        // Reading the file back gives the fleet's rules, not the tenants'.
+        let parsed = parse("pg_hba.conf", &files[0].contents).unwrap();
+        let rules = [
+            "local all postgres peer",
+            "hostssl all dbfleet 0.0.0.0/0 scram-sha-256",
+            "host replication replicator 10.0.0.0 255.0.0.0 scram-sha-256",
+        ];
+        assert_eq!(parsed.settings.len(), 1);
+        assert_eq!(parsed.settings[0].value, Value::List(rules.iter().map(|r| Value::String(r.to_string())).collect()));
+        assert_eq!(parsed.unmapped.len(), 6);
+        assert!(parsed.unmapped.iter().all(|u| u.reason.starts_with("a tenant's rule")));
+
+        // Without ssl, tenants connect over plain TCP.
+        input.settings.retain(|s| s.name != "ssl");
+        let files = crate::render(&input).unwrap();
+        assert!(files[0].contents.contains("host     \"acme\" \"acme\" all scram-sha-256 # tenant acme\n"));
     }
 
     #[test]
-    fn identifier_lists_split_like_postgresql() {
-        assert_eq!(split_identifiers("\"$user\", Public ,\"My\"\"Schema\""), ["$user", "public", "My\"Schema"]);
-        assert_eq!(split_identifiers(""), Vec::<String>::new());
+    fn hba_rules_and_names_pg_hba_cannot_hold_are_refused() {
+        let input = input(EngineKind::Postgresql, "15", &[("hba", "[host all all 0.0.0.0/0 scram]")]);
+        let err = crate::render(&input).unwrap_err().to_string();
+        assert!(err.contains("unknown authentication method `scram`"), "{err}");
+        let mut input = input_with_hba();
+        input.tenants = vec![tenant(EngineKind::Postgresql, "we\"ird", &[])];
+        let err = crate::render(&input).unwrap_err().to_string();
+        assert!(err.contains("cannot name a role"), "{err}");
+    }
+
+    fn input_with_hba() -> RenderInput<'static> {
+        input(EngineKind::Postgresql, "15", &[("hba", HBA_RULES)])
+    }
+
+    #[test]
+    fn hba_includes_are_unmapped_and_ident_maps_listed() {
+        let parsed = parse(
+            "pg_hba.conf",
+            "# comment\nlocal all all peer\n\nhost   all  all 127.0.0.1/32 scram-sha-256  # loopback\ninclude_dir conf.d\n",
+        )
+        .unwrap();
+        assert_eq!(parsed.settings.len(), 1);
+        assert_eq!(parsed.settings[0].line, 2);
+        assert_eq!(
+            parsed.settings[0].value,
+            Value::List(vec![
+                Value::String("local all all peer".into()),
+                Value::String("host all all 127.0.0.1/32 scram-sha-256".into())
+            ])
+        );
+        assert_eq!(parsed.unmapped.iter().map(|u| u.line).collect::<Vec<_>>(), [5]);
+        assert_eq!(parse("pg_ident.conf", "map sys db\n").unwrap().unmapped.len(), 1);
+        assert!(parse("tenants.sql", "").is_err());
     }
 
     #[test]
@@ -475,7 +574,7 @@ mod tests {
     fn a_section_without_a_file_is_refused() {
         let mut input = input(EngineKind::Postgresql, "15", &[("work_mem", "4MB")]);
         let parameter = Box::leak(Box::new(dbfleet_catalog::Parameter {
-            section: "hba".into(),
+            section: "other".into(),
             ..input.settings[0].parameter.clone()
         }));
         input.settings[0].parameter = parameter;

@@ -320,6 +320,72 @@ fn postgresql_reports_every_rendered_setting() {
     eprintln!("postgresql: {} tenant role settings verified in pg_db_role_setting", expected.len());
 }
 
+/// Connects as `user` with `password` to `database` over TCP and runs
+/// `SELECT current_user`, returning psql's error on failure.
+fn psql_as(pg: &PgServer, user: &str, password: &str, database: &str) -> Result<String, String> {
+    let out = Command::new("/usr/lib/postgresql/15/bin/psql")
+        .args(["-X", "-At", "-c", "SELECT current_user", "-d"])
+        .arg(format!("host=127.0.0.1 port={} user={user} dbname={database}", pg.port()))
+        .env("PGPASSWORD", password)
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+#[test]
+fn postgresql_enforces_the_rendered_pg_hba() {
+    let engine = EngineKind::Postgresql;
+    let v15 = version("15");
+    // The harness connects as postgres over TCP without a password.
+    let rules = "[local all all trust, host all postgres 127.0.0.1/32 trust, \
+                 host all all 127.0.0.1/32 scram-sha-256]";
+    let mut input = input(engine, v15, settings(engine, v15, &[("hba", rules)]));
+    input.tenants =
+        ["acme", "zeta"].map(|tenant| TenantInput { tenant, settings: Vec::new() }).into_iter().collect();
+    let files = dbfleet_render::render(&input).unwrap();
+
+    let pg = PgServer::start().unwrap();
+    pg.psql(
+        "CREATE ROLE acme LOGIN PASSWORD 'acme-pw'; CREATE ROLE zeta LOGIN PASSWORD 'zeta-pw'; \
+         CREATE ROLE other LOGIN PASSWORD 'other-pw'",
+    )
+    .unwrap();
+    for db in ["acme", "zeta", "other"] {
+        pg.psql(&format!("CREATE DATABASE {db}")).unwrap();
+    }
+    // Before: initdb's rules let anyone on loopback in.
+    assert_eq!(psql_as(&pg, "zeta", "", "acme").as_deref(), Ok("zeta"));
+
+    let hba_file = pg.psql("SHOW hba_file").unwrap();
+    std::fs::write(&hba_file, &file(&files, "pg_hba.conf").contents).unwrap();
+    pg.psql("SELECT pg_reload_conf()").unwrap();
+    wait_for("the rendered pg_hba.conf to be loaded", || psql_as(&pg, "zeta", "", "acme").is_err());
+
+    let errors = pg.psql("SELECT line_number || ': ' || error FROM pg_hba_file_rules WHERE error IS NOT NULL").unwrap();
+    assert_eq!(errors, "", "rules the server refused");
+    let count: usize = pg.psql("SELECT count(*) FROM pg_hba_file_rules").unwrap().parse().unwrap();
+    assert_eq!(count, 3 + 2 * 3, "the fleet's rules and three per tenant");
+
+    // Each tenant reaches its own database with its password, and nothing else.
+    assert_eq!(psql_as(&pg, "zeta", "zeta-pw", "zeta").as_deref(), Ok("zeta"));
+    assert_eq!(psql_as(&pg, "acme", "acme-pw", "acme").as_deref(), Ok("acme"));
+    for (user, password, db) in [("zeta", "zeta-pw", "acme"), ("acme", "acme-pw", "postgres"), ("zeta", "zeta-pw", "other")] {
+        let err = psql_as(&pg, user, password, db).unwrap_err();
+        assert!(err.contains("pg_hba.conf rejects connection"), "{user} into {db}: {err}");
+    }
+    let err = psql_as(&pg, "zeta", "wrong", "zeta").unwrap_err();
+    assert!(err.contains("password authentication failed"), "{err}");
+    // The fleet's own rules follow: another role logs in with its password.
+    assert_eq!(psql_as(&pg, "other", "other-pw", "other").as_deref(), Ok("other"));
+    assert!(psql_as(&pg, "other", "wrong", "other").is_err());
+    eprintln!("postgresql: pg_hba.conf with {count} rules loaded and enforced");
+}
+
 #[test]
 fn postgresql_default_files_round_trip() {
     let sample = std::fs::read_to_string("/usr/share/postgresql/15/postgresql.conf.sample").unwrap();
@@ -328,10 +394,11 @@ fn postgresql_default_files_round_trip() {
     assert_eq!((parsed.settings.len(), parsed.unmapped.len()), (0, 0));
     let pg = PgServer::start().unwrap();
     let generated = std::fs::read_to_string(pg.config_file()).unwrap();
+    let hba = std::fs::read_to_string(pg.data_dir().join("pg_hba.conf")).unwrap();
     let (settings, unmapped) = round_trip(
         EngineKind::Postgresql,
         version("15"),
-        &[("postgresql.conf", sample), ("postgresql.conf", generated)],
+        &[("postgresql.conf", sample), ("postgresql.conf", generated), ("pg_hba.conf", hba)],
     );
     assert!(settings >= 10, "initdb's postgresql.conf sets at least 10 parameters, read {settings}");
     eprintln!("postgresql round trip: {settings} settings, {unmapped} unmapped");
