@@ -26,6 +26,11 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use rayon::prelude::*;
 
+/// The allocator the `dbfleet` binary uses too, so every phase (the floor
+/// and the peer included) allocates the same way.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod generate;
 mod live;
 

@@ -226,7 +226,10 @@ fn yaml_files(dir: &Path, diags: &mut Diagnostics, root: &Path) -> Vec<PathBuf> 
         if name.starts_with('.') {
             continue;
         }
-        if path.is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+        // The entry's own type (no stat for most file systems); a symbolic
+        // link is followed.
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file() || (t.is_symlink() && path.is_file()));
+        if is_file && (name.ends_with(".yaml") || name.ends_with(".yml")) {
             files.push(path);
         } else {
             diags.push(
