@@ -107,6 +107,42 @@ fn postgresql_a_value_the_server_does_not_take_is_restored_and_recorded() {
 }
 
 #[test]
+fn postgresql_killed_mid_apply_is_recorded_and_rolled_back_later() {
+    let pg = PgServer::start().expect("PostgreSQL starts");
+    // The "restart" kills the postmaster and nothing brings it back: the
+    // changes are written and reloaded, the server dies, restoring cannot
+    // reach it.
+    let pid_file = pg.data_dir().join("postmaster.pid");
+    let kill = ["sh".to_string(), "-c".into(), format!("kill -KILL $(head -n 1 '{}')", pid_file.display())];
+    let settings = "  work_mem: 24MB\n  shared_buffers: 48MB\n";
+    let killing = control(&kill).replace("ready_timeout: 30", "ready_timeout: 3");
+    let fleet = live_fleet("postgresql", "15.18", "15", pg.port(), settings, &killing);
+    let run = fleet.run(&["apply", "--auto-approve", "--allow-restart"]);
+    assert_eq!(run.code, 8, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("db-1"), "{}", run.stderr);
+    assert!(!pg.is_running());
+
+    // The store holds the snapshot taken before the change, the failure and
+    // the failed restore.
+    let h = history(&fleet);
+    assert_eq!(h[0]["status"], "restorefailed", "{h}");
+    assert_eq!(h[0]["deployment_status"], "rollbackfailed", "{h}");
+    assert!(h[0]["error"].as_str().is_some_and(|e| !e.is_empty()), "{h}");
+
+    // Back up, the server runs the half-applied values...
+    pg.start_again().unwrap();
+    assert_eq!(pg.psql("SHOW work_mem").unwrap(), "24MB");
+    // ...and rollback, with a restart command that works, puts back what
+    // the store recorded.
+    let inventory = std::fs::read_to_string(fleet.path().join("inventory.yaml")).unwrap();
+    fleet.write("inventory.yaml", &inventory.replace(&killing, &control(&pg.restart_command())));
+    let run = fleet.run(&["rollback", "db-1", "--auto-approve", "--allow-restart"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(pg.psql("SHOW work_mem").unwrap(), "4MB");
+    assert_eq!(pg.psql("SHOW shared_buffers").unwrap(), "128MB");
+}
+
+#[test]
 fn an_unreachable_server_changes_nothing_and_says_which() {
     let pg = PgServer::start().expect("PostgreSQL starts");
     let fleet = live_fleet("postgresql", "15.18", "15", pg.port(), "  work_mem: 24MB\n", "");
