@@ -19,6 +19,7 @@ mod mongodb;
 mod neo4j;
 mod postgresql;
 mod redis;
+mod redis_acl;
 
 pub use cassandra::CassandraDriver;
 pub use elasticsearch::ElasticsearchDriver;
@@ -130,12 +131,12 @@ pub trait Driver: Send + Sync {
 /// The driver for `conn.engine`. `files` are the instance's rendered files
 /// (`dbfleet_render`): the engines that take static settings only from
 /// their files (MongoDB, Elasticsearch, Neo4j, Cassandra) deliver those
-/// through them, PostgreSQL its pg_hba.conf; Redis and ClickHouse have
-/// their own ways and ignore them.
+/// through them, PostgreSQL its pg_hba.conf, Redis its users.acl (as ACL
+/// users); ClickHouse has its own way and ignores them.
 pub fn connect(conn: Connection, files: Vec<dbfleet_render::RenderedFile>) -> Box<dyn Driver> {
     match conn.engine {
         EngineKind::Postgresql => Box::new(postgresql::PostgresDriver::new(conn, files)),
-        EngineKind::Redis => Box::new(redis::RedisDriver::new(conn)),
+        EngineKind::Redis => Box::new(redis::RedisDriver::new(conn, files)),
         EngineKind::Clickhouse => Box::new(clickhouse::ClickHouseDriver::new(conn)),
         EngineKind::Mongodb => Box::new(MongodbDriver::new(conn, files)),
         EngineKind::Elasticsearch => Box::new(ElasticsearchDriver::new(conn, files)),

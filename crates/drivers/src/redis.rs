@@ -21,7 +21,22 @@
 //! to the value observed before, explicit or not, because Redis has no
 //! layer below `CONFIG SET` to fall back to.
 //!
-//! This module does not manage tenants (ACL users) or replication.
+//! dbfleet's `users.acl` setting is the ACL users of the rendered
+//! `users.acl` (`default` and one user per tenant; see `redis_acl` for how
+//! lines compare). It is observed only when the driver was given that file:
+//! `ACL LIST`, whose value is the digest of the rendered file when the
+//! server's users are exactly those of the file (the plan is then
+//! satisfied) and the digest of the listing otherwise; its text is the
+//! listing, which is sensitive (password hashes) and never shown. It is
+//! never explicit: dbfleet does not take users away because the fleet
+//! stopped rendering the file. Applying it, after the `CONFIG SET` changes,
+//! sends `ACL SETUSER <name> reset <rules>` for every line of the file,
+//! `ACL DELUSER` for every other user (never `default`, nor the user dbfleet
+//! connects as), and persists the users: `ACL SAVE` when the server has an
+//! `aclfile`, `CONFIG REWRITE` (which writes `user` lines into the config
+//! file) otherwise. Restoring does the same with the lines observed before.
+//!
+//! This module does not manage tenant settings or replication.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -32,12 +47,13 @@ use ::redis::{
     AsyncConnectionConfig, Client, ConnectionAddr, ErrorKind, IntoConnectionInfo as _, RedisConnectionInfo, RedisError,
     ServerErrorKind,
 };
-use dbfleet_catalog::ParamType;
+use dbfleet_catalog::{ParamType, Typed};
 use dbfleet_model::{ApplyMethod, EngineKind, Value};
-use dbfleet_plan::{Action, Observed, Plan, Settings};
+use dbfleet_plan::{Action, Observed, ObservedSetting, Plan, Settings};
 use secrecy::ExposeSecret as _;
 
 use crate::common::{self, label, observed};
+use crate::redis_acl::{self, ACL};
 use crate::{Applied, Connection, Driver, DriverError};
 
 const ENGINE: EngineKind = EngineKind::Redis;
@@ -59,11 +75,14 @@ struct Write<'p> {
 /// Manages one Redis server over its own protocol.
 pub(crate) struct RedisDriver {
     conn: Connection,
+    /// The rendered users.acl, when the fleet renders one.
+    acl: Option<String>,
 }
 
 impl RedisDriver {
-    pub(crate) fn new(conn: Connection) -> RedisDriver {
-        RedisDriver { conn }
+    pub(crate) fn new(conn: Connection, files: Vec<dbfleet_render::RenderedFile>) -> RedisDriver {
+        let acl = files.into_iter().find(|f| f.path == ACL).map(|f| f.contents);
+        RedisDriver { conn, acl }
     }
 
     async fn connect(&self) -> Result<MultiplexedConnection, DriverError> {
@@ -160,7 +179,85 @@ impl RedisDriver {
                 settings.insert(name, s);
             }
         }
+        if let Some(rendered) = &self.acl {
+            let listed = self.acl_list(con).await?;
+            settings.insert(ACL.to_string(), self.observed_users(rendered, listed));
+        }
         Ok(Observed { settings, tenants: Default::default() })
+    }
+
+    async fn acl_list(&self, con: &mut MultiplexedConnection) -> Result<Vec<String>, DriverError> {
+        self.run(con, ::redis::cmd("ACL").arg("LIST")).await
+    }
+
+    /// The user dbfleet connects as, when it is not `default`: left out of
+    /// the comparison and never deleted, so that dbfleet does not lock
+    /// itself out.
+    fn own_user(&self) -> Option<&str> {
+        self.conn.user.as_deref().filter(|u| *u != "default")
+    }
+
+    /// `users.acl` as observed: see the module comment.
+    fn observed_users(&self, rendered: &str, listed: Vec<String>) -> ObservedSetting {
+        let digest = if redis_acl::same_users(rendered, &listed, self.own_user()) {
+            dbfleet_plan::secret_digest(rendered)
+        } else {
+            dbfleet_plan::secret_digest(&listed.join("\n"))
+        };
+        ObservedSetting {
+            value: Some(Typed::Str(digest.clone())),
+            raw: Value::List(listed.into_iter().map(Value::String).collect()).to_string(),
+            pending_restart: false,
+            // Marks the setting sensitive for whoever keeps snapshots.
+            digest: Some(digest),
+            explicit: false,
+        }
+    }
+
+    /// Makes the server's ACL users those of `lines` (`user <name>
+    /// <rules>`), then persists them.
+    async fn put_users(&self, lines: &[String]) -> Result<(), DriverError> {
+        let users: Vec<(String, Vec<String>)> = lines.iter().filter_map(|l| redis_acl::user_line(l)).collect();
+        let mut con = self.connect().await?;
+        for (name, rules) in &users {
+            let mut set = ::redis::cmd("ACL");
+            set.arg("SETUSER").arg(name).arg("reset").arg(rules);
+            // The connection stays authenticated when the password of the
+            // user it authenticated as changes; a reconnection uses
+            // `conn.password`, which the file gives `default`.
+            if let Err(e) = set.query_async::<()>(&mut con).await {
+                return Err(self.acl_refused(e, name, rules));
+            }
+        }
+        let wanted: BTreeSet<&str> = users.iter().map(|(name, _)| name.as_str()).collect();
+        let listed = self.acl_list(&mut con).await?;
+        for (name, _) in listed.iter().filter_map(|l| redis_acl::user_line(l)) {
+            if wanted.contains(name.as_str()) || name == "default" || Some(name.as_str()) == self.own_user() {
+                continue;
+            }
+            self.run::<()>(&mut con, ::redis::cmd("ACL").arg("DELUSER").arg(&name)).await?;
+        }
+        let aclfile: HashMap<String, String> = self.run(&mut con, ::redis::cmd("CONFIG").arg("GET").arg("aclfile")).await?;
+        if aclfile.get("aclfile").is_some_and(|f| !f.is_empty()) {
+            self.run::<()>(&mut con, ::redis::cmd("ACL").arg("SAVE")).await
+        } else {
+            self.run::<()>(&mut con, ::redis::cmd("CONFIG").arg("REWRITE")).await
+        }
+    }
+
+    /// A refused `ACL SETUSER`: Redis quotes the rule it choked on, which
+    /// is not shown when it carries a password or its hash.
+    fn acl_refused(&self, e: RedisError, user: &str, rules: &[String]) -> DriverError {
+        if !matches!(e.kind(), ErrorKind::Server(ServerErrorKind::ResponseError) | ErrorKind::Extension) {
+            return self.error(e);
+        }
+        let mut message = e.detail().map_or_else(|| e.to_string(), str::to_string);
+        for rule in rules.iter().filter(|r| redis_acl::is_password_rule(r)) {
+            for secret in [rule.as_str(), &rule[1..]].into_iter().filter(|s| !s.is_empty()) {
+                message = message.replace(secret, "(a password rule, not shown)");
+            }
+        }
+        DriverError::Rejected { name: ACL.to_string(), reason: format!("user {user}: {message}") }
     }
 
     /// Gives each of `writes` its value: `CONFIG SET` and `CONFIG REWRITE`
@@ -301,9 +398,17 @@ impl Driver for RedisDriver {
     async fn apply(&self, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
         refuse_tenants(plan)?;
         common::restart_command(&self.conn, plan.needs_restart(), allow_restart)?;
+        let users = match (plan.changes.iter().any(is_users), &self.acl) {
+            (false, _) => None,
+            (true, Some(text)) => Some(text.lines().map(str::to_string).collect::<Vec<_>>()),
+            (true, None) => {
+                return Err(DriverError::Protocol(format!("the plan changes `{ACL}` but no {ACL} was rendered")));
+            }
+        };
         let writes = plan
             .changes
             .iter()
+            .filter(|c| !is_users(c))
             .map(|c| {
                 let value = match c.action {
                     Action::Reset => default(&c.name)?,
@@ -320,7 +425,12 @@ impl Driver for RedisDriver {
                 })
             })
             .collect::<Result<Vec<_>, DriverError>>()?;
-        self.write(&writes, allow_restart).await
+        let mut applied = self.write(&writes, allow_restart).await?;
+        if let Some(lines) = &users {
+            self.put_users(lines).await?;
+            applied.changed.push(ACL.to_string());
+        }
+        Ok(applied)
     }
 
     async fn restore(&self, before: &Observed, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
@@ -329,8 +439,19 @@ impl Driver for RedisDriver {
         let mut seen = BTreeSet::new();
         let mut writes = Vec::new();
         let mut secrets = Vec::new();
+        let mut users = None;
         for c in plan.changes.iter().filter(|c| seen.insert(c.name.as_str())) {
             let was = before.settings.get(&c.name);
+            if is_users(c) {
+                // Without a listing (a snapshot from the store, which keeps
+                // no secrets) the users cannot be put back.
+                match was.map(|s| user_lines(&s.raw)) {
+                    Some(Some(lines)) => users = Some(lines),
+                    Some(None) => secrets.push(c.name.clone()),
+                    None => {}
+                }
+                continue;
+            }
             if was.is_some_and(common::is_hidden) {
                 secrets.push(c.name.clone());
                 continue;
@@ -343,9 +464,30 @@ impl Driver for RedisDriver {
             let explicit = was.is_some_and(|s| s.explicit);
             writes.push(Write { name: &c.name, value, sensitive: c.sensitive, at_start, explicit });
         }
-        let applied = self.write(&writes, allow_restart).await?;
+        let mut applied = self.write(&writes, allow_restart).await?;
+        if let Some(lines) = &users {
+            self.put_users(lines).await?;
+            applied.changed.push(ACL.to_string());
+        }
         common::unrestorable(&secrets)?;
         Ok(applied)
+    }
+}
+
+fn is_users(c: &dbfleet_plan::Change) -> bool {
+    c.tenant.is_none() && c.name == ACL
+}
+
+/// The `ACL LIST` lines of an observed `users.acl` (a YAML flow list), or
+/// `None` when it holds none (a snapshot read back from the store).
+fn user_lines(raw: &str) -> Option<Vec<String>> {
+    let node = dbfleet_model::yaml::parse("users.acl", raw).ok()?;
+    match node.to_value() {
+        Value::List(items) => {
+            let lines: Vec<String> = items.into_iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<_>>()?;
+            lines.iter().any(|l| redis_acl::user_line(l).is_some()).then_some(lines)
+        }
+        _ => None,
     }
 }
 
@@ -494,6 +636,19 @@ mod tests {
         for (value, want) in cases {
             assert_eq!(quote_arg(value), want);
         }
+    }
+
+    #[test]
+    fn observed_users_read_back_from_their_text() {
+        let lines = vec![
+            "user acme on sanitize-payload #ab12 ~acme:* resetchannels &acme:* +@all -@dangerous".to_string(),
+            "user default on nopass ~* &* +@all".to_string(),
+            "user y on %R~r:* (~sel* -@all +get) +set".to_string(),
+        ];
+        let raw = Value::List(lines.iter().cloned().map(Value::String).collect()).to_string();
+        assert_eq!(user_lines(&raw), Some(lines));
+        // A snapshot from the store keeps no listing.
+        assert_eq!(user_lines(""), None);
     }
 
     #[test]

@@ -593,6 +593,161 @@ async fn redis_killed_mid_apply_is_restored() {
     assert_eq!(pick(&driver.observe().await.unwrap(), &touched), pick(&before, &touched));
 }
 
+/// Redis's rendered files for tenants, each with a password or none (an
+/// `off` user), as the CLI renders them.
+fn redis_acl_files(tenants: &[(&'static str, Option<&str>)]) -> Vec<dbfleet_render::RenderedFile> {
+    let version: dbfleet_model::Version = "7.0".parse().unwrap();
+    // The tenant `password` is not a catalog parameter; the renderer reads
+    // it by name.
+    let password: &'static dbfleet_catalog::Parameter = Box::leak(Box::new(dbfleet_catalog::Parameter {
+        name: "password".into(),
+        ty: dbfleet_catalog::ParamType::String,
+        unit: None,
+        min: None,
+        max: None,
+        default: None,
+        values: Vec::new(),
+        scope: dbfleet_catalog::ScopeSet::Tenant,
+        apply: ApplyMethod::Reload,
+        since: None,
+        until: None,
+        replaced_by: None,
+        aliases: Vec::new(),
+        section: "main".into(),
+        sensitive: true,
+        read_only: false,
+        description: String::new(),
+    }));
+    let input = dbfleet_render::RenderInput {
+        engine: REDIS,
+        version: &version,
+        instance: "redis-1",
+        fleet: "test",
+        revision: "test",
+        annotate: false,
+        settings: Vec::new(),
+        tenants: tenants
+            .iter()
+            .map(|(t, pw)| dbfleet_render::TenantInput {
+                tenant: t,
+                settings: pw
+                    .iter()
+                    .map(|pw| dbfleet_render::Setting {
+                        name: "password",
+                        parameter: password,
+                        value: dbfleet_render::RenderValue::Secret(pw.to_string().into()),
+                        origin: None,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    dbfleet_render::render(&input).unwrap()
+}
+
+/// The desired `users.acl` the CLI plans for `files`.
+fn acl_desired(files: &[dbfleet_render::RenderedFile]) -> Desired {
+    let acl = files.iter().find(|f| f.path == "users.acl").expect("a users.acl is rendered");
+    let digest = dbfleet_plan::secret_digest(&acl.contents);
+    let setting = DesiredSetting {
+        value: Some(Typed::Str(digest.clone())),
+        native: digest,
+        apply: ApplyMethod::Reload,
+        sensitive: true,
+        origin: None,
+    };
+    Desired { settings: BTreeMap::from([("users.acl".to_string(), setting)]), tenants: BTreeMap::new() }
+}
+
+fn acl_list(redis: &RedisServer) -> String {
+    blocking(|| redis.cli(&["ACL", "LIST"])).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_acl_users_are_set_confined_persisted_and_put_back() {
+    let redis = blocking(RedisServer::start).unwrap();
+    blocking(|| redis.cli(&["ACL", "SETUSER", "stray", "on", "nopass", "~*", "+@all"])).unwrap();
+    let files = redis_acl_files(&[("acme", Some("acme pass")), ("zeta", None)]);
+    let driver = connect(redis_conn(&redis), files.clone());
+    let before = driver.observe().await.unwrap();
+    let listed_before = acl_list(&redis);
+    let users = setting(&before, "users.acl");
+    assert!(users.raw.contains("user stray") && !users.explicit, "{}", users.raw);
+    assert!(!connect(redis_conn(&redis), Vec::new()).observe().await.unwrap().settings.contains_key("users.acl"), "observed only with a rendered users.acl");
+
+    let d = acl_desired(&files);
+    let p = plan(REDIS, &d, &before);
+    assert_eq!(p.changes.iter().map(|c| (c.name.as_str(), c.apply)).collect::<Vec<_>>(), [("users.acl", ApplyMethod::Reload)]);
+    let shown = p.to_string();
+    assert!(shown.contains("users.acl: (sensitive) -> (sensitive)") && !shown.contains("user "), "{shown}");
+
+    let applied = driver.apply(&p, false).await.unwrap();
+    assert_eq!(applied.changed, ["users.acl"]);
+    let after = driver.observe().await.unwrap();
+    assert!(plan(REDIS, &d, &after).is_empty(), "applying again changes nothing");
+    let listed = acl_list(&redis);
+    assert!(listed.contains("user acme on") && listed.contains("user zeta off") && !listed.contains("stray"), "{listed}");
+
+    // The tenant can log in and is confined to its keys.
+    let as_acme = |args: &[&str]| {
+        let mut all = vec!["--user", "acme", "--pass", "acme pass", "--no-auth-warning"];
+        all.extend_from_slice(args);
+        blocking(|| redis.cli(&all))
+    };
+    assert_eq!(as_acme(&["SET", "acme:k", "v"]).unwrap(), "OK");
+    let refused = as_acme(&["SET", "other:k", "v"]).unwrap_err().to_string();
+    assert!(refused.contains("NOPERM"), "{refused}");
+
+    // Persisted by CONFIG REWRITE (no aclfile): still there after a restart.
+    blocking(|| redis.restart()).unwrap();
+    assert_eq!(acl_list(&redis), listed);
+    assert!(plan(REDIS, &d, &driver.observe().await.unwrap()).is_empty());
+
+    // Users changed behind dbfleet's back are drift.
+    blocking(|| redis.cli(&["ACL", "SETUSER", "zeta", "on", "nopass"])).unwrap();
+    assert_eq!(plan(REDIS, &d, &driver.observe().await.unwrap()).changes.len(), 1);
+
+    // Put back with `reset` first, which Redis describes with
+    // `sanitize-payload` (the users it started with have neither flag).
+    driver.restore(&before, &p, false).await.unwrap();
+    let put_back = || acl_list(&redis).replace(" sanitize-payload", "");
+    assert_eq!(put_back(), listed_before, "the users from before are back");
+    blocking(|| redis.restart()).unwrap();
+    assert_eq!(put_back(), listed_before, "and persisted");
+    assert_eq!(plan(REDIS, &d, &driver.observe().await.unwrap()).changes.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_acl_users_go_to_the_aclfile_and_a_refused_rule_is_reported_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let aclfile = dir.path().join("users.acl");
+    std::fs::write(&aclfile, "").unwrap();
+    let line = format!("aclfile {}", aclfile.display());
+    let redis = blocking(|| RedisServer::start_with_config_lines(&[line.as_str()])).unwrap();
+    let files = redis_acl_files(&[("acme", Some("acme pass")), ("beta", Some("beta pass"))]);
+    let driver = connect(redis_conn(&redis), files.clone());
+    let d = acl_desired(&files);
+    let before = driver.observe().await.unwrap();
+    let p = plan(REDIS, &d, &before);
+    driver.apply(&p, false).await.unwrap();
+    assert!(plan(REDIS, &d, &driver.observe().await.unwrap()).is_empty());
+    let saved = std::fs::read_to_string(&aclfile).unwrap();
+    assert!(saved.contains("user acme on") && saved.contains("user beta on"), "ACL SAVE wrote them: {saved}");
+
+    // A password hash Redis refuses: the error names users.acl, not the hash.
+    let mut bad = files.clone();
+    let acl = bad.iter_mut().find(|f| f.path == "users.acl").unwrap();
+    acl.contents.push_str("user gamma on #ABCDEF0123 ~gamma:*\n");
+    let bad_driver = connect(redis_conn(&redis), bad.clone());
+    let d = acl_desired(&bad);
+    let p = plan(REDIS, &d, &bad_driver.observe().await.unwrap());
+    let err = bad_driver.apply(&p, false).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(&err, DriverError::Rejected { name, .. } if name == "users.acl"), "{text}");
+    assert!(text.contains("gamma") && !text.contains("ABCDEF0123"), "{text}");
+    assert!(!acl_list(&redis).contains("gamma"));
+}
+
 // ClickHouse
 
 #[tokio::test(flavor = "multi_thread")]

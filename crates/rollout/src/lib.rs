@@ -66,15 +66,16 @@ pub enum RolloutError {
 
 /// How a snapshot is kept in the store: `[TENANT/]NAME` → `=RAW` for a
 /// setting the server held explicitly (restore sets it back), `~RAW` for
-/// one it did not (restore resets it). Values of sensitive parameters are
-/// never stored: they are written as `=` or `~` followed by nothing and
-/// marked in the key set `sensitive`, and cannot be restored from the store.
+/// one it did not (restore resets it). Values of sensitive settings are
+/// never stored: they are written as `=` or `~` followed by nothing, and
+/// cannot be restored from the store. A setting is sensitive when its
+/// catalog parameter is, or when the driver reported it with a digest (a
+/// setting of the driver's own that the catalog does not know, such as
+/// Redis's `users.acl`, whose text holds password hashes).
 pub fn encode_snapshot(engine: EngineKind, o: &Observed) -> BTreeMap<String, String> {
-    let catalog = dbfleet_catalog::catalog(engine);
     let enc = |name: &str, s: &ObservedSetting| {
         let marker = if s.explicit { '=' } else { '~' };
-        let sensitive = catalog.get(name).is_some_and(|p| p.sensitive);
-        if sensitive { format!("{marker}") } else { format!("{marker}{}", s.raw) }
+        if is_sensitive(engine, name, Some(s)) { format!("{marker}") } else { format!("{marker}{}", s.raw) }
     };
     let mut out = BTreeMap::new();
     for (k, s) in &o.settings {
@@ -86,6 +87,12 @@ pub fn encode_snapshot(engine: EngineKind, o: &Observed) -> BTreeMap<String, Str
         }
     }
     out
+}
+
+/// Whether `name`'s value is a secret: by the catalog, or because the
+/// driver reported it with a digest.
+fn is_sensitive(engine: EngineKind, name: &str, observed: Option<&ObservedSetting>) -> bool {
+    dbfleet_catalog::catalog(engine).get(name).is_some_and(|p| p.sensitive) || observed.is_some_and(|s| s.digest.is_some())
 }
 
 /// Reads a snapshot written by [`encode_snapshot`] back, normalising
@@ -191,7 +198,14 @@ pub fn rollback_plan(instance: &str, engine: EngineKind, snapshot: &Observed, ch
             Some(t) => (snapshot.tenants.get(t).and_then(|s| s.get(name)), now.tenants.get(t).and_then(|s| s.get(name))),
             None => (snapshot.settings.get(name), now.settings.get(name)),
         };
-        let sensitive = dbfleet_catalog::catalog(engine).get(name).is_some_and(|p| p.sensitive);
+        let sensitive = is_sensitive(engine, name, current) || is_sensitive(engine, name, then);
+        // A name the catalog does not know is a setting of the driver's own
+        // (Redis's `users.acl`; drivers report no other unknown names),
+        // put back the way it is applied, without a restart.
+        let apply = match dbfleet_catalog::catalog(engine).get(name) {
+            Some(_) => reset_apply(engine, name),
+            None => ApplyMethod::Reload,
+        };
         let (action, native) = match then {
             Some(s) if s.explicit => (if current.is_some() { Action::Change } else { Action::Set }, Some(s.raw.clone())),
             _ => (Action::Reset, None),
@@ -204,7 +218,7 @@ pub fn rollback_plan(instance: &str, engine: EngineKind, snapshot: &Observed, ch
             from: current.map(|c| if sensitive { "(sensitive)".to_string() } else { c.raw.clone() }),
             to: native.clone().map(|n| if sensitive { "(sensitive)".to_string() } else { n }),
             native,
-            apply: reset_apply(engine, name),
+            apply,
             sensitive,
             origin: None,
         });

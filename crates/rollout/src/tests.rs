@@ -202,3 +202,25 @@ fn snapshots_round_trip_and_never_hold_secrets() {
     r.settings.insert("requirepass".into(), ObservedSetting { value: None, raw: "hunter2".into(), pending_restart: false, digest: None, explicit: true });
     assert_eq!(encode_snapshot(EngineKind::Redis, &r)["requirepass"], "=");
 }
+
+#[test]
+fn driver_secrets_stay_out_of_snapshots_and_rollbacks_show_none() {
+    // Redis's `users.acl`: not a catalog parameter, reported with a digest.
+    let acl = ObservedSetting {
+        value: Some(Typed::Str("d1".into())),
+        raw: "[\"user default on #ab12 ~* &* +@all\"]".into(),
+        pending_restart: false,
+        digest: Some("d1".into()),
+        explicit: false,
+    };
+    let mut o = Observed::default();
+    o.settings.insert("users.acl".into(), acl.clone());
+    let enc = encode_snapshot(EngineKind::Redis, &o);
+    assert_eq!(enc["users.acl"], "~");
+    let back = decode_snapshot(EngineKind::Redis, &enc);
+    let changed = vec![(None, "users.acl".to_string())];
+    let plan = rollback_plan("r", EngineKind::Redis, &back, &changed, &o);
+    let c = &plan.changes[0];
+    assert!(c.sensitive && c.from.as_deref() == Some("(sensitive)"), "{c:?}");
+    assert_eq!(c.apply, ApplyMethod::Reload, "no restart for a setting the catalog does not know");
+}

@@ -182,8 +182,11 @@ fn prepare(fleet: &Fleet, common: &Common, format: Format, rt: &tokio::runtime::
     let mut unreachable = Vec::new();
     for v in validated.iter().filter(|v| v.info.scope == Scope::Instance) {
         let inst = &fleet.instances[&v.info.instance];
-        let want = desired(v, tenants.get(inst.name.as_str()).map(Vec::as_slice).unwrap_or_default(), &secrets)?;
+        let mut want = desired(v, tenants.get(inst.name.as_str()).map(Vec::as_slice).unwrap_or_default(), &secrets)?;
         let files = rendered.remove(&inst.name).unwrap_or_default();
+        if inst.spec.engine == dbfleet_model::EngineKind::Redis {
+            redis_users(&mut want, &files);
+        }
         let driver = dbfleet_drivers::connect(connection(inst, &secrets)?, files);
         match rt.block_on(dbfleet_rollout::plan_instance(driver.as_ref(), &inst.name, want)) {
             Ok(ip) => items.push((driver, ip)),
@@ -191,6 +194,28 @@ fn prepare(fleet: &Fleet, common: &Common, format: Format, rt: &tokio::runtime::
         }
     }
     Ok(Prepared { items, unreachable })
+}
+
+/// Redis's ACL users as the synthetic `users.acl` setting, when the
+/// instance renders a users.acl: its value is the digest of the rendered
+/// file (the driver reports the same digest when the server's users are
+/// the file's), sensitive because the file holds password hashes. The
+/// tenants' own settings (their `password`) are carried by the file, so
+/// they are not planned on their own: Redis has no per-tenant settings.
+fn redis_users(want: &mut Desired, files: &[dbfleet_render::RenderedFile]) {
+    let Some(acl) = files.iter().find(|f| f.path == "users.acl") else { return };
+    let digest = dbfleet_plan::secret_digest(&acl.contents);
+    want.settings.insert(
+        "users.acl".into(),
+        DesiredSetting {
+            value: Some(dbfleet_catalog::Typed::Str(digest.clone())),
+            native: digest,
+            apply: dbfleet_model::ApplyMethod::Reload,
+            sensitive: true,
+            origin: Some("rendered from the fleet's tenants and requirepass".into()),
+        },
+    );
+    want.tenants.clear();
 }
 
 fn print_plans(p: &Prepared, format: Format, heading: &str) {
