@@ -20,7 +20,7 @@ use crate::{Connection, DriverError, Tls};
 
 /// What an observed secret's text is replaced with, so that no snapshot,
 /// plan or log holds it.
-pub(crate) const HIDDEN: &str = "(sensitive)";
+pub(crate) const HIDDEN: &str = dbfleet_plan::SENSITIVE;
 
 /// A setting the server (or a file dbfleet wrote) reports, under the
 /// catalog's canonical name: `None` when the catalog does not know `name`.

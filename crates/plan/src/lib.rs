@@ -143,7 +143,8 @@ fn rank(m: ApplyMethod) -> u8 {
     }
 }
 
-const SENSITIVE: &str = "(sensitive)";
+/// What stands for a secret's value wherever one would be shown or kept.
+pub const SENSITIVE: &str = "(sensitive)";
 
 fn shown(sensitive: bool, text: &str) -> String {
     if sensitive { SENSITIVE.to_string() } else { text.to_string() }

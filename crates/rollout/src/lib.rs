@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use dbfleet_drivers::{Applied, Driver, DriverError};
 use dbfleet_model::{ApplyMethod, EngineKind, Scope};
-use dbfleet_plan::{Action, Desired, Observed, ObservedSetting, Plan};
+use dbfleet_plan::{Action, Desired, Observed, ObservedSetting, Plan, SENSITIVE};
 use dbfleet_store::{DeploymentId, InstanceStatus, StateStore, StoreError};
 
 /// One instance's plan, with the observation it was made against.
@@ -75,7 +75,7 @@ pub enum RolloutError {
 pub fn encode_snapshot(engine: EngineKind, o: &Observed) -> BTreeMap<String, String> {
     let enc = |name: &str, s: &ObservedSetting| {
         let marker = if s.explicit { '=' } else { '~' };
-        if is_sensitive(engine, name, Some(s)) { format!("{marker}") } else { format!("{marker}{}", s.raw) }
+        if is_sensitive(engine, name, Some(s)) { format!("{marker}{SENSITIVE}") } else { format!("{marker}{}", s.raw) }
     };
     let mut out = BTreeMap::new();
     for (k, s) in &o.settings {
@@ -110,7 +110,16 @@ pub fn decode_snapshot(engine: EngineKind, map: &BTreeMap<String, String>) -> Ob
             Some((t, n)) => (Some(t), n),
             None => (None, key.as_str()),
         };
-        let value = catalog.get(name).and_then(|p| p.normalize(engine, &dbfleet_model::Value::from_plain_scalar(raw)).ok());
+        // A secret is kept as a placeholder (or, in snapshots of earlier
+        // versions, as nothing): it must read back as unknown, never as an
+        // empty value a restore would set.
+        let hidden = raw == SENSITIVE || (raw.is_empty() && is_sensitive(engine, name, None));
+        let value = if hidden {
+            None
+        } else {
+            catalog.get(name).and_then(|p| p.normalize(engine, &dbfleet_model::Value::from_plain_scalar(raw)).ok())
+        };
+        let raw = if hidden { SENSITIVE } else { raw };
         let s = ObservedSetting { value, raw: raw.to_string(), pending_restart: false, digest: None, explicit };
         match tenant {
             Some(t) => {
@@ -215,8 +224,8 @@ pub fn rollback_plan(instance: &str, engine: EngineKind, snapshot: &Observed, ch
             tenant: tenant.clone(),
             name: name.clone(),
             action,
-            from: current.map(|c| if sensitive { "(sensitive)".to_string() } else { c.raw.clone() }),
-            to: native.clone().map(|n| if sensitive { "(sensitive)".to_string() } else { n }),
+            from: current.map(|c| if sensitive { SENSITIVE.to_string() } else { c.raw.clone() }),
+            to: native.clone().map(|n| if sensitive { SENSITIVE.to_string() } else { n }),
             native,
             apply,
             sensitive,

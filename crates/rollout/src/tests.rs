@@ -200,7 +200,14 @@ fn snapshots_round_trip_and_never_hold_secrets() {
     assert_eq!(back.tenants["acme"]["statement_timeout"].raw, "30s");
     let mut r = Observed::default();
     r.settings.insert("requirepass".into(), ObservedSetting { value: None, raw: "hunter2".into(), pending_restart: false, digest: None, explicit: true });
-    assert_eq!(encode_snapshot(EngineKind::Redis, &r)["requirepass"], "=");
+    let enc = encode_snapshot(EngineKind::Redis, &r);
+    assert_eq!(enc["requirepass"], "=(sensitive)");
+    // Read back, a secret is unknown, never an empty password to restore.
+    for stored in [enc, BTreeMap::from([("requirepass".to_string(), "=".to_string())])] {
+        let back = decode_snapshot(EngineKind::Redis, &stored);
+        let s = &back.settings["requirepass"];
+        assert!(s.value.is_none() && s.raw == "(sensitive)", "{s:?}");
+    }
 }
 
 #[test]
@@ -216,7 +223,7 @@ fn driver_secrets_stay_out_of_snapshots_and_rollbacks_show_none() {
     let mut o = Observed::default();
     o.settings.insert("users.acl".into(), acl.clone());
     let enc = encode_snapshot(EngineKind::Redis, &o);
-    assert_eq!(enc["users.acl"], "~");
+    assert_eq!(enc["users.acl"], "~(sensitive)");
     let back = decode_snapshot(EngineKind::Redis, &enc);
     let changed = vec![(None, "users.acl".to_string())];
     let plan = rollback_plan("r", EngineKind::Redis, &back, &changed, &o);
