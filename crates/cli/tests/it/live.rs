@@ -179,6 +179,38 @@ fn redis_change_survives_a_restart_and_a_rejected_value_is_restored() {
 }
 
 #[test]
+fn redis_tenants_become_acl_users_through_apply() {
+    let redis = RedisServer::start().expect("Redis starts");
+    let fleet = live_fleet("redis", "7.0.15", "7.0", redis.port(), "  maxmemory: 64mb\n", "");
+    for tenant in ["acme", "zeta"] {
+        fleet.write(
+            &format!("tenants/{tenant}.yaml"),
+            "tier: premium\nworkload: mixed\nregion: eu-west-1\nengines:\n  redis: db-1\n",
+        );
+    }
+    let run = fleet.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("users.acl"), "{}", run.stdout);
+    assert!(!run.stdout.contains("+@all"), "the plan shows no ACL rules: {}", run.stdout);
+
+    let run = fleet.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let users = redis.cli(&["ACL", "USERS"]).unwrap();
+    assert_eq!(users.lines().collect::<Vec<_>>(), ["acme", "default", "zeta"], "{users}");
+    let acme = redis.cli(&["ACL", "GETUSER", "acme"]).unwrap();
+    assert!(acme.contains("acme:*"), "confined to its keys: {acme}");
+    assert_eq!(fleet.run(&["plan", "--detailed-exitcode"]).code, 0, "applying again changes nothing");
+
+    // A tenant leaves the instance: its user goes; a user made by hand is drift.
+    std::fs::remove_file(fleet.path().join("tenants/zeta.yaml")).unwrap();
+    redis.cli(&["ACL", "SETUSER", "intruder", "on", "nopass", "~*", "+@all"]).unwrap();
+    assert_eq!(fleet.run(&["drift"]).code, 2);
+    let run = fleet.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(redis.cli(&["ACL", "USERS"]).unwrap().lines().collect::<Vec<_>>(), ["acme", "default"]);
+}
+
+#[test]
 fn clickhouse_profile_change_is_picked_up_by_reload() {
     let ch = ClickHouseServer::start().expect("ClickHouse starts");
     let control = format!("  control:\n    config_dir: {:?}\n", ch.config_dir().display().to_string());
