@@ -28,7 +28,9 @@ fn main() {
     println!("cargo::rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     walk(&root, &root, &mut files);
-    let mut code = String::from("/// The example fleet's files: path inside the repo, contents.\npub(crate) static EXAMPLE_FLEET: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// The example fleet's files: path inside the repo, contents.\npub(crate) static EXAMPLE_FLEET: &[(&str, &str)] = &[\n",
+    );
     for (rel, abs) in &files {
         println!("cargo::rerun-if-changed={}", abs.display());
         code.push_str(&format!("    ({rel:?}, include_str!({:?})),\n", abs.display().to_string()));

@@ -56,7 +56,7 @@ fn tier(i: usize) -> &'static str {
 /// The engines tenant `i` uses: two or three, spread evenly.
 fn engines(i: usize) -> Vec<usize> {
     let mut out = vec![i % 7, (i * 3 + 1) % 7];
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         out.push((i * 5 + 2) % 7);
     }
     out.sort_unstable();
@@ -97,10 +97,16 @@ pub(crate) fn fleet(example: &Path, out: &Path, tenants: usize) -> anyhow::Resul
             let name = if matches!(tier, "free" | "premium") {
                 let count = placed.entry((e, tier)).or_default();
                 let pool = *count / POOL_SIZE;
-                if *count % POOL_SIZE == 0 {
+                if (*count).is_multiple_of(POOL_SIZE) {
                     n += 1;
                     let name = format!("{}-{tier}-{pool:03}", ENGINES[e].0);
-                    instance(inventory.entry(e).or_default(), &name, e, &format!("pool: {{tier: {tier}, workload: mixed}}"), n);
+                    instance(
+                        inventory.entry(e).or_default(),
+                        &name,
+                        e,
+                        &format!("pool: {{tier: {tier}, workload: mixed}}"),
+                        n,
+                    );
                 }
                 *count += 1;
                 format!("{}-{tier}-{pool:03}", ENGINES[e].0)

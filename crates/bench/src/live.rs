@@ -21,12 +21,24 @@ use dbfleet_testsupport::{PgServer, RedisServer};
 /// The changes each round makes: two values alternating between rounds so
 /// that every round has real work.
 fn redis_desired(round: usize) -> Desired {
-    let mb = if round % 2 == 0 { 64 } else { 128 };
-    let s = |v: Typed, native: String| DesiredSetting { value: Some(v), native, apply: ApplyMethod::Runtime, sensitive: false, origin: None };
+    let mb = if round.is_multiple_of(2) { 64 } else { 128 };
+    let s = |v: Typed, native: String| DesiredSetting {
+        value: Some(v),
+        native,
+        apply: ApplyMethod::Runtime,
+        sensitive: false,
+        origin: None,
+    };
     Desired {
         settings: BTreeMap::from([
             ("maxmemory".to_string(), s(Typed::Bytes(mb << 20), format!("{mb}mb"))),
-            ("maxmemory-policy".to_string(), s(Typed::Str(if round % 2 == 0 { "allkeys-lru" } else { "volatile-lru" }.into()), if round % 2 == 0 { "allkeys-lru".into() } else { "volatile-lru".into() })),
+            (
+                "maxmemory-policy".to_string(),
+                s(
+                    Typed::Str(if round.is_multiple_of(2) { "allkeys-lru" } else { "volatile-lru" }.into()),
+                    if round.is_multiple_of(2) { "allkeys-lru".into() } else { "volatile-lru".into() },
+                ),
+            ),
             ("timeout".to_string(), s(Typed::Micros((300 + round as i64) * 1_000_000), format!("{}", 300 + round))),
         ]),
         tenants: BTreeMap::new(),
@@ -34,13 +46,28 @@ fn redis_desired(round: usize) -> Desired {
 }
 
 fn pg_desired(round: usize) -> Desired {
-    let mb = if round % 2 == 0 { 24 } else { 32 };
-    let s = |v: Typed, native: String| DesiredSetting { value: Some(v), native, apply: ApplyMethod::Reload, sensitive: false, origin: None };
+    let mb = if round.is_multiple_of(2) { 24 } else { 32 };
+    let s = |v: Typed, native: String| DesiredSetting {
+        value: Some(v),
+        native,
+        apply: ApplyMethod::Reload,
+        sensitive: false,
+        origin: None,
+    };
     Desired {
         settings: BTreeMap::from([
             ("work_mem".to_string(), s(Typed::Bytes(mb << 20), format!("{mb}MB"))),
-            ("log_min_duration_statement".to_string(), s(Typed::Micros((250 + round as i64) * 1000), format!("{}ms", 250 + round))),
-            ("checkpoint_completion_target".to_string(), s(Typed::Real(if round % 2 == 0 { 0.8 } else { 0.9 }), if round % 2 == 0 { "0.8".into() } else { "0.9".into() })),
+            (
+                "log_min_duration_statement".to_string(),
+                s(Typed::Micros((250 + round as i64) * 1000), format!("{}ms", 250 + round)),
+            ),
+            (
+                "checkpoint_completion_target".to_string(),
+                s(
+                    Typed::Real(if round.is_multiple_of(2) { 0.8 } else { 0.9 }),
+                    if round.is_multiple_of(2) { "0.8".into() } else { "0.9".into() },
+                ),
+            ),
         ]),
         tenants: BTreeMap::new(),
     }
@@ -101,7 +128,8 @@ async fn dbfleet(store: &SqliteStore, redis: &[RedisServer], pg: &[PgServer], ro
         items.push((driver, ip));
     }
     for (i, p) in pg.iter().enumerate() {
-        let driver = dbfleet_drivers::connect(conn(EngineKind::Postgresql, "15.18", p.port(), Some("postgres")), Vec::new());
+        let driver =
+            dbfleet_drivers::connect(conn(EngineKind::Postgresql, "15.18", p.port(), Some("postgres")), Vec::new());
         let ip = dbfleet_rollout::plan_instance(driver.as_ref(), &format!("pg-{i}"), pg_desired(round)).await?;
         items.push((driver, ip));
     }
@@ -111,7 +139,15 @@ async fn dbfleet(store: &SqliteStore, redis: &[RedisServer], pg: &[PgServer], ro
         actor: "bench".into(),
         plan: serde_json::json!([]),
         summary: "bench".into(),
-        instances: items.iter().filter(|(_, ip)| !ip.plan.is_empty()).map(|(_, ip)| PlannedInstance { instance: ip.instance.clone(), engine: ip.engine, changes: dbfleet_rollout::plan_json(&ip.plan) }).collect(),
+        instances: items
+            .iter()
+            .filter(|(_, ip)| !ip.plan.is_empty())
+            .map(|(_, ip)| PlannedInstance {
+                instance: ip.instance.clone(),
+                engine: ip.engine,
+                changes: dbfleet_rollout::plan_json(&ip.plan),
+            })
+            .collect(),
     })?;
     let mut changes = 0;
     for (driver, ip) in &items {
@@ -127,7 +163,8 @@ async fn dbfleet(store: &SqliteStore, redis: &[RedisServer], pg: &[PgServer], ro
 
 pub(crate) fn run(redis_n: usize, pg_n: usize, rounds: usize) -> anyhow::Result<()> {
     eprintln!("starting {redis_n} Redis and {pg_n} PostgreSQL servers");
-    let redis: Vec<RedisServer> = (0..redis_n).map(|_| RedisServer::start()).collect::<Result<_, _>>().context("Redis")?;
+    let redis: Vec<RedisServer> =
+        (0..redis_n).map(|_| RedisServer::start()).collect::<Result<_, _>>().context("Redis")?;
     let pg: Vec<PgServer> = (0..pg_n).map(|_| PgServer::start()).collect::<Result<_, _>>().context("PostgreSQL")?;
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open(&dir.path().join("state.db"))?;
@@ -150,7 +187,10 @@ pub(crate) fn run(redis_n: usize, pg_n: usize, rounds: usize) -> anyhow::Result<
     println!("| what | median time per round (s) | per instance (ms) | changes per round |");
     println!("|---|---|---|---|");
     println!("| peer: redis-cli / psql, same changes, no checks | {p:.3} | {:.1} | {} |", p * 1000.0 / n as f64, 3 * n);
-    println!("| dbfleet: observe + plan + snapshot + apply + verify + record | {o:.3} | {:.1} | {changes} |", o * 1000.0 / n as f64);
+    println!(
+        "| dbfleet: observe + plan + snapshot + apply + verify + record | {o:.3} | {:.1} | {changes} |",
+        o * 1000.0 / n as f64
+    );
     println!("\nratio dbfleet / peer: {:.2}x over {rounds} rounds, {n} instances", o / p);
     Ok(())
 }

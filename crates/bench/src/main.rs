@@ -35,7 +35,9 @@ mod generate;
 mod live;
 
 fn usage() -> anyhow::Error {
-    anyhow::anyhow!("usage: dbfleet-bench gen --tenants N --out DIR | run DIR [--repeat N] | live [--redis N] [--pg N] [--rounds N] | phase NAME DIR")
+    anyhow::anyhow!(
+        "usage: dbfleet-bench gen --tenants N --out DIR | run DIR [--repeat N] | live [--redis N] [--pg N] [--rounds N] | phase NAME DIR"
+    )
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,7 +48,14 @@ fn main() -> anyhow::Result<()> {
             let out = PathBuf::from(flag(&args, "--out")?);
             let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fleet");
             let stats = generate::fleet(&example, &out, tenants)?;
-            println!("wrote {} tenants, {} instances, {} files ({} bytes) to {}", tenants, stats.instances, stats.files, stats.bytes, out.display());
+            println!(
+                "wrote {} tenants, {} instances, {} files ({} bytes) to {}",
+                tenants,
+                stats.instances,
+                stats.files,
+                stats.bytes,
+                out.display()
+            );
             Ok(())
         }
         Some("run") => {
@@ -143,7 +152,11 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 fn peak_kb() -> u64 {
     fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0)))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0))
+        })
         .unwrap_or(0)
 }
 
@@ -174,7 +187,8 @@ fn phase(name: &str, dir: &Path) -> anyhow::Result<()> {
             yaml_files(dir, &mut files)?;
             files.par_iter().try_for_each(|f| -> anyhow::Result<()> {
                 let text = fs::read_to_string(f)?;
-                let v: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                let v: serde_json::Value =
+                    serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
                 std::hint::black_box(v);
                 Ok(())
             })?;
@@ -199,15 +213,19 @@ fn phase(name: &str, dir: &Path) -> anyhow::Result<()> {
                 resolved.len()
             } else {
                 let results: Vec<_> = resolved.par_iter().map(|r| dbfleet_config::validate(&fleet, r)).collect();
-                if let Some(d) = results.iter().flat_map(|(_, d)| d).find(|d| d.severity == dbfleet_model::Severity::Error) {
+                if let Some(d) =
+                    results.iter().flat_map(|(_, d)| d).find(|d| d.severity == dbfleet_model::Severity::Error)
+                {
                     bail!("{d}");
                 }
                 let validated: Vec<_> = results.into_iter().map(|(v, _)| v).collect();
                 if name == "validate" {
                     validated.len()
                 } else {
-                    let placeholder = |_: &dbfleet_model::SecretRef| Ok(secrecy::SecretString::from("bench-placeholder"));
-                    let (files, diags) = dbfleet_render::render_validated(&fleet, &validated, &placeholder, "bench", false);
+                    let placeholder =
+                        |_: &dbfleet_model::SecretRef| Ok(secrecy::SecretString::from("bench-placeholder"));
+                    let (files, diags) =
+                        dbfleet_render::render_validated(&fleet, &validated, &placeholder, "bench", false);
                     if diags.has_errors() {
                         bail!("{diags}");
                     }

@@ -16,8 +16,7 @@ use serde::Deserialize;
 
 /// Reads and decodes an annotation file, with located errors.
 pub(crate) fn read_annotations<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<T> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let file = path.display().to_string();
     let node = dbfleet_model::yaml::parse(file.as_str(), &text).map_err(|errors| {
         let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -29,15 +28,9 @@ pub(crate) fn read_annotations<T: for<'de> Deserialize<'de>>(path: &Path) -> any
 /// Fails unless the throwaway server runs the version the annotations are
 /// relative to: `version` must start with `live_version`. `server` names
 /// the engine in the message.
-pub(crate) fn check_live_version(
-    server: &str,
-    live_version: &Version,
-    version: &str,
-) -> anyhow::Result<()> {
+pub(crate) fn check_live_version(server: &str, live_version: &Version, version: &str) -> anyhow::Result<()> {
     if !version.parse::<Version>()?.matches_prefix(live_version) {
-        bail!(
-            "the annotations are relative to {server} {live_version}, but the server is {version}"
-        );
+        bail!("the annotations are relative to {server} {live_version}, but the server is {version}");
     }
     Ok(())
 }
@@ -48,11 +41,7 @@ pub(crate) fn check_merged(path: &Path, problems: &[String]) -> anyhow::Result<(
     if problems.is_empty() {
         return Ok(());
     }
-    bail!(
-        "{} cannot be merged:\n{}",
-        path.display(),
-        problems.join("\n")
-    )
+    bail!("{} cannot be merged:\n{}", path.display(), problems.join("\n"))
 }
 
 /// The default a parameter gets: the annotated one, else the server's
@@ -73,11 +62,7 @@ pub(crate) fn merged_default<'a>(
 }
 
 /// Whether a parameter with this `since` and `until` exists in `version`.
-pub(crate) fn in_range(
-    version: &Version,
-    since: Option<&str>,
-    until: Option<&str>,
-) -> anyhow::Result<bool> {
+pub(crate) fn in_range(version: &Version, since: Option<&str>, until: Option<&str>) -> anyhow::Result<bool> {
     let after_since = match since {
         Some(s) => *version >= s.parse::<Version>()? || version.matches_prefix(&s.parse()?),
         None => true,
@@ -107,19 +92,10 @@ mod tests {
     fn an_annotated_default_must_agree_with_the_server_unless_overridden() {
         assert_eq!(merged_default(Some("1"), None, false).unwrap(), Some("1"));
         assert_eq!(merged_default(None, Some("2"), false).unwrap(), Some("2"));
-        assert_eq!(
-            merged_default(Some("1"), Some("1"), false).unwrap(),
-            Some("1")
-        );
-        assert_eq!(
-            merged_default(Some("1"), Some("2"), true).unwrap(),
-            Some("2")
-        );
+        assert_eq!(merged_default(Some("1"), Some("1"), false).unwrap(), Some("1"));
+        assert_eq!(merged_default(Some("1"), Some("2"), true).unwrap(), Some("2"));
         assert_eq!(merged_default(None, None, true).unwrap(), None);
         let err = merged_default(Some("1"), Some("2"), false).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "annotated `default: \"2\"`, but the server reports \"1\""
-        );
+        assert_eq!(err.to_string(), "annotated `default: \"2\"`, but the server reports \"1\"");
     }
 }

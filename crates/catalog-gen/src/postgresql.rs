@@ -206,7 +206,9 @@ fn entry(name: &str, setting: &Setting, annotation: &Annotation) -> anyhow::Resu
         section: match annotation.section.as_deref() {
             None => None,
             Some("hba") => Some("hba"),
-            Some(other) => bail!("unknown section `{other}` (PostgreSQL parameters live in postgresql.conf or, for `hba`, in pg_hba.conf)"),
+            Some(other) => bail!(
+                "unknown section `{other}` (PostgreSQL parameters live in postgresql.conf or, for `hba`, in pg_hba.conf)"
+            ),
         },
         sensitive: false,
         read_only,

@@ -166,9 +166,7 @@ impl Entry {
         ty: ParamType,
         raw: Option<&str>,
     ) -> anyhow::Result<Entry> {
-        self.default = raw
-            .map(|raw| native_default(engine, name, ty, &self, raw))
-            .transpose()?;
+        self.default = raw.map(|raw| native_default(engine, name, ty, &self, raw)).transpose()?;
         Ok(self)
     }
 }

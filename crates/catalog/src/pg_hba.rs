@@ -7,8 +7,20 @@
 pub const TYPES: &[&str] = &["local", "host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc"];
 /// Authentication methods of pg_hba.conf rules, PostgreSQL 13 to 17.
 pub const METHODS: &[&str] = &[
-    "trust", "reject", "scram-sha-256", "md5", "password", "gss", "sspi", "ident", "peer", "ldap", "radius", "cert",
-    "pam", "bsd",
+    "trust",
+    "reject",
+    "scram-sha-256",
+    "md5",
+    "password",
+    "gss",
+    "sspi",
+    "ident",
+    "peer",
+    "ldap",
+    "radius",
+    "cert",
+    "pam",
+    "bsd",
 ];
 
 /// The fields of one pg_hba.conf rule (double quotes kept), or why the

@@ -24,7 +24,10 @@ pub(crate) fn load(repo: &Path, format: Format) -> anyhow::Result<Fleet> {
 /// Reports diagnostics and returns the error that exits with `Invalid`.
 pub(crate) fn invalid(format: Format, diags: &Diagnostics) -> anyhow::Error {
     output::report(format, diags);
-    fail(Exit::Invalid, format!("the fleet repo has {} error{}", diags.errors(), if diags.errors() == 1 { "" } else { "s" }))
+    fail(
+        Exit::Invalid,
+        format!("the fleet repo has {} error{}", diags.errors(), if diags.errors() == 1 { "" } else { "s" }),
+    )
 }
 
 /// Target filters shared by commands that work on many targets.
@@ -51,14 +54,14 @@ pub(crate) struct Filter {
 
 impl Filter {
     pub(crate) fn select(&self, fleet: &Fleet) -> anyhow::Result<Vec<TargetInfo>> {
-        if let Some(t) = &self.tenant {
-            if !fleet.tenants.contains_key(t) {
-                let mut msg = format!("no tenant `{t}` in this fleet");
-                if let Some(s) = dbfleet_model::did_you_mean(t, fleet.tenants.keys().map(String::as_str)) {
-                    msg.push_str(&format!(" (did you mean `{s}`?)"));
-                }
-                return Err(fail(Exit::NotFound, msg));
+        if let Some(t) = &self.tenant
+            && !fleet.tenants.contains_key(t)
+        {
+            let mut msg = format!("no tenant `{t}` in this fleet");
+            if let Some(s) = dbfleet_model::did_you_mean(t, fleet.tenants.keys().map(String::as_str)) {
+                msg.push_str(&format!(" (did you mean `{s}`?)"));
             }
+            return Err(fail(Exit::NotFound, msg));
         }
         let base = if self.targets.is_empty() {
             fleet.targets()
@@ -91,7 +94,10 @@ pub(crate) fn parse_at(at: Option<&str>) -> anyhow::Result<jiff::Timestamp> {
     match at {
         None | Some("now") => Ok(jiff::Timestamp::now()),
         Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
-            fail(Exit::Usage, format!("--at `{text}` is not a timestamp ({e}); write it like 2026-11-23T08:30:00+01:00"))
+            fail(
+                Exit::Usage,
+                format!("--at `{text}` is not a timestamp ({e}); write it like 2026-11-23T08:30:00+01:00"),
+            )
         }),
     }
 }

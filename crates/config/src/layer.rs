@@ -125,13 +125,22 @@ fn located(code: &'static str, msg: impl Into<String>, at: &Location, layer: &La
 }
 
 /// Reads a layer body (`ENGINE: {instance: .., tenant: ..}`).
-pub fn read_layer_body(node: &Node, layer: &Arc<LayerId>, diags: &mut Diagnostics) -> BTreeMap<EngineKind, EngineLayer> {
+pub fn read_layer_body(
+    node: &Node,
+    layer: &Arc<LayerId>,
+    diags: &mut Diagnostics,
+) -> BTreeMap<EngineKind, EngineLayer> {
     let mut out = BTreeMap::new();
     if node.is_null() {
         return out;
     }
     let Some(entries) = node.as_map() else {
-        diags.push(located("schema", format!("expected a map of engines, found a {}", node.describe()), &node.location, layer));
+        diags.push(located(
+            "schema",
+            format!("expected a map of engines, found a {}", node.describe()),
+            &node.location,
+            layer,
+        ));
         return out;
     };
     for (key, value) in entries {
@@ -153,7 +162,12 @@ pub fn read_scoped(node: &Node, layer: &Arc<LayerId>, diags: &mut Diagnostics) -
         return out;
     }
     let Some(entries) = node.as_map() else {
-        diags.push(located("schema", format!("expected a map with `instance` and `tenant`, found a {}", node.describe()), &node.location, layer));
+        diags.push(located(
+            "schema",
+            format!("expected a map with `instance` and `tenant`, found a {}", node.describe()),
+            &node.location,
+            layer,
+        ));
         return out;
     };
     for (key, value) in entries {
@@ -181,7 +195,12 @@ pub fn read_settings(node: &Node, layer: &Arc<LayerId>, diags: &mut Diagnostics)
         return out;
     }
     if node.as_map().is_none() {
-        diags.push(located("schema", format!("expected a map of settings, found a {}", node.describe()), &node.location, layer));
+        diags.push(located(
+            "schema",
+            format!("expected a map of settings, found a {}", node.describe()),
+            &node.location,
+            layer,
+        ));
         return out;
     }
     flatten("", node, layer, &mut out, diags);
@@ -210,10 +229,17 @@ fn flatten(prefix: &str, node: &Node, layer: &Arc<LayerId>, out: &mut ScopeLayer
         }
         let full = join(prefix, key);
         match &value.kind {
-            NodeKind::Map(inner) if !inner.is_empty() && !is_operator_map(value) => flatten(&full, value, layer, out, diags),
+            NodeKind::Map(inner) if !inner.is_empty() && !is_operator_map(value) => {
+                flatten(&full, value, layer, out, diags)
+            }
             _ => {
                 if let Some(op) = read_op(value, layer, diags) {
-                    out.entries.push(Entry { key: full.into(), op, location: value.location.clone(), layer: layer.clone() });
+                    out.entries.push(Entry {
+                        key: full.into(),
+                        op,
+                        location: value.location.clone(),
+                        layer: layer.clone(),
+                    });
                 }
             }
         }
@@ -245,9 +271,11 @@ fn read_locks(prefix: &str, node: &Node, layer: &Arc<LayerId>, out: &mut ScopeLa
     };
     for item in items {
         match item.as_str() {
-            Some(k) if !k.is_empty() => {
-                out.locks.push(Lock { key: join(prefix, k).into(), location: item.location.clone(), layer: layer.clone() })
-            }
+            Some(k) if !k.is_empty() => out.locks.push(Lock {
+                key: join(prefix, k).into(),
+                location: item.location.clone(),
+                layer: layer.clone(),
+            }),
             _ => diags.push(located("schema", "`$lock` items must be setting names", &item.location, layer)),
         }
     }
@@ -288,7 +316,12 @@ fn read_op(node: &Node, layer: &Arc<LayerId>, diags: &mut Diagnostics) -> Option
 
 fn read_secret(node: &Node, layer: &LayerId, diags: &mut Diagnostics) -> Option<SecretRef> {
     let Some(text) = node.as_str().filter(|_| !node.is_null()) else {
-        diags.push(located("secret", "`$secret` takes a reference such as `env:NAME` or `vault:MOUNT/PATH#FIELD`", &node.location, layer));
+        diags.push(located(
+            "secret",
+            "`$secret` takes a reference such as `env:NAME` or `vault:MOUNT/PATH#FIELD`",
+            &node.location,
+            layer,
+        ));
         return None;
     };
     match text.parse() {
@@ -314,10 +347,10 @@ pub fn read_value(node: &Node, layer: &LayerId, diags: &mut Diagnostics) -> Opti
             Some(Value::List(out))
         }
         NodeKind::Map(entries) => {
-            if let [(k, v)] = entries.as_slice() {
-                if k.as_str() == Some("$secret") {
-                    return read_secret(v, layer, diags).map(Value::Secret);
-                }
+            if let [(k, v)] = entries.as_slice()
+                && k.as_str() == Some("$secret")
+            {
+                return read_secret(v, layer, diags).map(Value::Secret);
             }
             let mut out = BTreeMap::new();
             for (k, v) in entries {

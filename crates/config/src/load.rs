@@ -121,7 +121,9 @@ pub fn load(root: &Path) -> Result<Fleet, Diagnostics> {
                     let base = node.get("time_profiles").and_then(|n| n.get(name));
                     for e in errors {
                         let at = base.map(|b| locate(b, &e.field)).unwrap_or_else(|| node.location.clone());
-                        diags.push(Diagnostic::error("time-profile", e.message).at(at).layer(format!("time profile {name}")));
+                        diags.push(
+                            Diagnostic::error("time-profile", e.message).at(at).layer(format!("time profile {name}")),
+                        );
                     }
                 }
             }
@@ -132,7 +134,8 @@ pub fn load(root: &Path) -> Result<Fleet, Diagnostics> {
     let tenants = read_tenants(root, &mut diags, &mut stats);
     let (instances, broken) = read_inventory(root, &mut diags, &mut stats);
     let policies_path = root.join("policies.yaml");
-    let policies_node = if policies_path.is_file() { read_yaml(root, &policies_path, &mut diags, &mut stats) } else { None };
+    let policies_node =
+        if policies_path.is_file() { read_yaml(root, &policies_path, &mut diags, &mut stats) } else { None };
     let policies = policies_node
         .as_ref()
         .and_then(|n| decoded(decode(n), &n.location, "policies", &mut diags))
@@ -233,8 +236,11 @@ fn yaml_files(dir: &Path, diags: &mut Diagnostics, root: &Path) -> Vec<PathBuf> 
             files.push(path);
         } else {
             diags.push(
-                Diagnostic::warning("unknown-file", format!("{} is not a .yaml file and is ignored", relative(root, &path)))
-                    .at(Location::file(relative(root, &path))),
+                Diagnostic::warning(
+                    "unknown-file",
+                    format!("{} is not a .yaml file and is ignored", relative(root, &path)),
+                )
+                .at(Location::file(relative(root, &path))),
             );
         }
     }
@@ -278,11 +284,11 @@ fn read_layers(
         for path in yaml_files(&dir.join(sub), diags, root) {
             let name = stem(&path);
             let file = Location::file(relative(root, &path));
-            if let Some(spec) = spec {
-                if let Some(problem) = unknown_member(spec, kind, &name) {
-                    diags.push(Diagnostic::error("unknown-layer", format!("layers/{sub}/{name}.yaml: {problem}")).at(file));
-                    continue;
-                }
+            if let Some(spec) = spec
+                && let Some(problem) = unknown_member(spec, kind, &name)
+            {
+                diags.push(Diagnostic::error("unknown-layer", format!("layers/{sub}/{name}.yaml: {problem}")).at(file));
+                continue;
             }
             if let Some(node) = read_yaml(root, &path, diags, stats) {
                 let id = Arc::new(LayerId { kind, name: name.clone() });
@@ -311,7 +317,10 @@ fn read_layers(
 
 /// Why `name` is not a member the fleet declares for layers of `kind`.
 fn unknown_member(spec: &FleetSpec, kind: LayerKind, name: &str) -> Option<String> {
-    fn check<T: std::str::FromStr<Err = dbfleet_model::UnknownName> + Ord>(name: &str, declared: impl Fn(&T) -> bool) -> Option<String> {
+    fn check<T: std::str::FromStr<Err = dbfleet_model::UnknownName> + Ord>(
+        name: &str,
+        declared: impl Fn(&T) -> bool,
+    ) -> Option<String> {
         match name.parse::<T>() {
             Err(e) => Some(e.to_string()),
             Ok(v) if !declared(&v) => Some(format!("`{name}` is not declared in fleet.yaml")),
@@ -368,8 +377,11 @@ fn read_tenant(root: &Path, path: &Path, diags: &mut Diagnostics, stats: &mut Lo
     let node = read_yaml(root, path, diags, stats)?;
     if !valid_name(&id) {
         diags.push(
-            Diagnostic::error("name", format!("tenant id `{id}` (from the file name) must use lowercase letters, digits, `-`, `_` or `.`"))
-                .at(node.location.clone()),
+            Diagnostic::error(
+                "name",
+                format!("tenant id `{id}` (from the file name) must use lowercase letters, digits, `-`, `_` or `.`"),
+            )
+            .at(node.location.clone()),
         );
         return None;
     }
@@ -394,7 +406,11 @@ fn read_tenant(root: &Path, path: &Path, diags: &mut Diagnostics, stats: &mut Lo
 /// Reads every inventory file. Also returns the names of instances that
 /// exist but could not be read, so that references to them do not cause a
 /// second, misleading "unknown instance" error.
-fn read_inventory(root: &Path, diags: &mut Diagnostics, stats: &mut LoadStats) -> (BTreeMap<String, Instance>, HashSet<String>) {
+fn read_inventory(
+    root: &Path,
+    diags: &mut Diagnostics,
+    stats: &mut LoadStats,
+) -> (BTreeMap<String, Instance>, HashSet<String>) {
     let mut files = Vec::new();
     let single = root.join("inventory.yaml");
     if single.is_file() {
@@ -409,15 +425,21 @@ fn read_inventory(root: &Path, diags: &mut Diagnostics, stats: &mut LoadStats) -
             continue;
         }
         let Some(entries) = node.as_map() else {
-            diags.push(Diagnostic::error("schema", "an inventory file is a map of instance names to instances").at(node.location.clone()));
+            diags.push(
+                Diagnostic::error("schema", "an inventory file is a map of instance names to instances")
+                    .at(node.location.clone()),
+            );
             continue;
         };
         for (key, value) in entries {
             let name = key.as_str().unwrap_or_default().to_string();
             if !valid_name(&name) {
                 diags.push(
-                    Diagnostic::error("name", format!("instance name `{name}` must use lowercase letters, digits, `-`, `_` or `.`"))
-                        .at(key.location.clone()),
+                    Diagnostic::error(
+                        "name",
+                        format!("instance name `{name}` must use lowercase letters, digits, `-`, `_` or `.`"),
+                    )
+                    .at(key.location.clone()),
                 );
                 continue;
             }
@@ -478,7 +500,8 @@ fn link(fleet: &mut Fleet, broken: &HashSet<String>, diags: &mut Diagnostics) {
         let layer = format!("instance {}", inst.name);
         let err = |code, msg: String| Diagnostic::error(code, msg).at(inst.location.clone()).layer(layer.clone());
         match spec.engines.get(&inst.spec.engine) {
-            None => diags.push(err("unknown-engine", format!("engine `{}` is not declared in fleet.yaml", inst.spec.engine))),
+            None => diags
+                .push(err("unknown-engine", format!("engine `{}` is not declared in fleet.yaml", inst.spec.engine))),
             Some(e) if !e.versions.iter().any(|v| inst.spec.version.matches_prefix(v)) => diags.push(err(
                 "version",
                 format!(
@@ -491,16 +514,26 @@ fn link(fleet: &mut Fleet, broken: &HashSet<String>, diags: &mut Diagnostics) {
             Some(_) => {}
         }
         if !spec.environments.contains_key(&inst.spec.environment) {
-            diags.push(err("unknown-environment", format!("environment `{}` is not declared in fleet.yaml", inst.spec.environment)));
+            diags.push(err(
+                "unknown-environment",
+                format!("environment `{}` is not declared in fleet.yaml", inst.spec.environment),
+            ));
         }
         match (&inst.spec.pool, &inst.spec.dedicated) {
-            (Some(_), Some(_)) => diags.push(err("placement", "an instance is either a shared pool (`pool`) or dedicated to one tenant (`dedicated`), not both".into())),
-            (None, None) => diags.push(err("placement", "an instance needs `pool: {tier: ..}` or `dedicated: TENANT`".into())),
+            (Some(_), Some(_)) => diags.push(err(
+                "placement",
+                "an instance is either a shared pool (`pool`) or dedicated to one tenant (`dedicated`), not both"
+                    .into(),
+            )),
+            (None, None) => {
+                diags.push(err("placement", "an instance needs `pool: {tier: ..}` or `dedicated: TENANT`".into()))
+            }
             (Some(pool), None) => match spec.tiers.get(&pool.tier) {
                 None => diags.push(err("unknown-tier", format!("tier `{}` is not declared in fleet.yaml", pool.tier))),
-                Some(t) if t.placement != Placement::Shared => {
-                    diags.push(err("placement", format!("tier `{}` places tenants on dedicated instances, so it has no pools", pool.tier)))
-                }
+                Some(t) if t.placement != Placement::Shared => diags.push(err(
+                    "placement",
+                    format!("tier `{}` places tenants on dedicated instances, so it has no pools", pool.tier),
+                )),
                 Some(_) => {}
             },
             (None, Some(t)) => match fleet.tenants.get(t) {
@@ -513,7 +546,10 @@ fn link(fleet: &mut Fleet, broken: &HashSet<String>, diags: &mut Diagnostics) {
                 }
                 Some(tenant) if tenant.spec.engines.get(&inst.spec.engine) != Some(&inst.name) => diags.push(err(
                     "placement",
-                    format!("dedicated to tenant `{t}`, but that tenant does not place its {} on this instance", inst.spec.engine),
+                    format!(
+                        "dedicated to tenant `{t}`, but that tenant does not place its {} on this instance",
+                        inst.spec.engine
+                    ),
                 )),
                 Some(_) => {}
             },
@@ -529,7 +565,11 @@ fn link(fleet: &mut Fleet, broken: &HashSet<String>, diags: &mut Diagnostics) {
             continue;
         };
         if !spec.workloads.contains_key(&tenant.spec.workload) {
-            diags.push(err_at("workload", "unknown-workload", format!("workload `{}` is not declared in fleet.yaml", tenant.spec.workload)));
+            diags.push(err_at(
+                "workload",
+                "unknown-workload",
+                format!("workload `{}` is not declared in fleet.yaml", tenant.spec.workload),
+            ));
         }
         for (engine, inst_name) in &tenant.spec.engines {
             let field = format!("engines.{engine}");
@@ -550,12 +590,18 @@ fn link(fleet: &mut Fleet, broken: &HashSet<String>, diags: &mut Diagnostics) {
                 continue;
             };
             if inst.spec.engine != *engine {
-                diags.push(err("placement", format!("places its {engine} on `{inst_name}`, which runs {}", inst.spec.engine)));
+                diags.push(err(
+                    "placement",
+                    format!("places its {engine} on `{inst_name}`, which runs {}", inst.spec.engine),
+                ));
             }
             match (tier.placement, &inst.spec.pool, &inst.spec.dedicated) {
                 (Placement::Shared, Some(pool), _) if pool.tier != tenant.spec.tier => diags.push(err(
                     "placement",
-                    format!("a {} tenant cannot live in `{inst_name}`, a pool for tier {}", tenant.spec.tier, pool.tier),
+                    format!(
+                        "a {} tenant cannot live in `{inst_name}`, a pool for tier {}",
+                        tenant.spec.tier, pool.tier
+                    ),
                 )),
                 (Placement::Shared, None, _) => diags.push(err(
                     "placement",
@@ -563,7 +609,10 @@ fn link(fleet: &mut Fleet, broken: &HashSet<String>, diags: &mut Diagnostics) {
                 )),
                 (Placement::Dedicated, _, d) if d.as_deref() != Some(tenant.id.as_str()) => diags.push(err(
                     "placement",
-                    format!("tier {} needs a dedicated instance, but `{inst_name}` is not dedicated to `{}`", tenant.spec.tier, tenant.id),
+                    format!(
+                        "tier {} needs a dedicated instance, but `{inst_name}` is not dedicated to `{}`",
+                        tenant.spec.tier, tenant.id
+                    ),
                 )),
                 _ => {}
             }

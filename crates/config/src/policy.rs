@@ -89,12 +89,20 @@ pub(crate) fn check(fleet: &Fleet, v: &Validated<'_>) -> Vec<Diagnostic> {
             let check = match parse_check(assertion) {
                 Ok(c) => c,
                 Err(e) => {
-                    out.push(Diagnostic::error("policy-syntax", format!("policy `{name}`, `{key}`: {e}")).at_opt(policy_at));
+                    out.push(
+                        Diagnostic::error("policy-syntax", format!("policy `{name}`, `{key}`: {e}")).at_opt(policy_at),
+                    );
                     continue;
                 }
             };
             let Some(parameter) = catalog.get(key) else {
-                out.push(Diagnostic::error("policy-syntax", format!("policy `{name}` names unknown {engine} parameter `{key}`")).at_opt(policy_at));
+                out.push(
+                    Diagnostic::error(
+                        "policy-syntax",
+                        format!("policy `{name}` names unknown {engine} parameter `{key}`"),
+                    )
+                    .at_opt(policy_at),
+                );
                 continue;
             };
             let norm = |x: &Value| parameter.normalize(engine, x).ok();
@@ -148,7 +156,9 @@ pub(crate) fn check(fleet: &Fleet, v: &Validated<'_>) -> Vec<Diagnostic> {
             .target(info.id.to_string());
             let d = match set.and_then(|c| c.chain.last()) {
                 Some(e) => d.at(e.location.clone()).layer(e.layer.to_string()),
-                None => d.at(fleet.instances[&info.instance].location.clone()).layer(format!("instance {}", info.instance)),
+                None => {
+                    d.at(fleet.instances[&info.instance].location.clone()).layer(format!("instance {}", info.instance))
+                }
             };
             let d = match policy_at {
                 Some(at) => d.related(format!("policy `{name}`"), at),

@@ -209,10 +209,7 @@ impl<'f> Resolver<'f> {
     /// order), so validation can try each profile whenever it would apply.
     pub fn with_time_profiles(fleet: &'f Fleet, time_profiles: Vec<&'f str>) -> Resolver<'f> {
         let (templates, errors) = Templates::compile(fleet);
-        let template_errors = errors
-            .into_iter()
-            .map(|(e, entry)| template_diagnostic(&e, entry))
-            .collect();
+        let template_errors = errors.into_iter().map(|(e, entry)| template_diagnostic(&e, entry)).collect();
         Resolver { fleet, time_profiles, templates, template_errors, prefixes: Mutex::default() }
     }
 
@@ -262,10 +259,10 @@ impl<'f> Resolver<'f> {
         let mut merged = (*self.prefix(info)).clone();
         let inst = &fleet.instances[&info.instance];
         let tenant = info.tenant.as_ref().and_then(|t| fleet.tenants.get(t));
-        if let Some(t) = tenant {
-            if let Some(layer) = t.overrides.get(&info.engine) {
-                apply_layer(&mut merged, layer.scope(info.scope));
-            }
+        if let Some(t) = tenant
+            && let Some(layer) = t.overrides.get(&info.engine)
+        {
+            apply_layer(&mut merged, layer.scope(info.scope));
         }
         apply_layer(&mut merged, inst.overrides.scope(info.scope));
 
@@ -273,11 +270,11 @@ impl<'f> Resolver<'f> {
         if merged.slots.values().any(|s| s.value.as_ref().is_some_and(has_template)) {
             let ctx = crate::context::build(fleet, info, inst, tenant);
             for slot in merged.slots.values_mut() {
-                if let Some(v) = &mut slot.value {
-                    if let Err(e) = render_value(&self.templates, v, &ctx) {
-                        let entry = slot.winner().expect("a slot with a value has an entry");
-                        diags.push(template_diagnostic(&e, entry).target(info.id.to_string()));
-                    }
+                if let Some(v) = &mut slot.value
+                    && let Err(e) = render_value(&self.templates, v, &ctx)
+                {
+                    let entry = slot.winner().expect("a slot with a value has an entry");
+                    diags.push(template_diagnostic(&e, entry).target(info.id.to_string()));
                 }
             }
         }
@@ -323,7 +320,11 @@ fn has_template(v: &Value) -> bool {
     }
 }
 
-fn render_value(templates: &Templates<'_>, v: &mut Value, ctx: &minijinja::Value) -> Result<(), crate::template::TemplateError> {
+fn render_value(
+    templates: &Templates<'_>,
+    v: &mut Value,
+    ctx: &minijinja::Value,
+) -> Result<(), crate::template::TemplateError> {
     match v {
         Value::String(s) if is_template(s) => {
             let out = templates.render(s, ctx)?;
@@ -365,7 +366,9 @@ fn find_lock<'f>(m: &Merged<'f>, key: &str) -> Option<&'f Lock> {
     if let Some(l) = m.locks.get(key) {
         return Some(l);
     }
-    ancestors(key).find_map(|a| m.locks.get(a).copied()).or_else(|| descendants(&m.locks, key).first().map(|k| m.locks[k]))
+    ancestors(key)
+        .find_map(|a| m.locks.get(a).copied())
+        .or_else(|| descendants(&m.locks, key).first().map(|k| m.locks[k]))
 }
 
 fn apply_layer<'f>(m: &mut Merged<'f>, layer: &'f ScopeLayer) {
@@ -382,10 +385,13 @@ fn apply<'f>(m: &mut Merged<'f>, e: &'f Entry) {
     let unchanged = matches!(&e.op, Op::Set(v) if m.slots.get(&*e.key).and_then(|s| s.value.as_ref()) == Some(v));
     if let Some(lock) = find_lock(m, &e.key).filter(|_| !unchanged) {
         m.diags.push(
-            Diagnostic::error("locked", format!("`{}` is locked by {} and cannot be changed by {}", e.key, lock.layer, e.layer))
-                .at(e.location.clone())
-                .layer(e.layer.to_string())
-                .related(format!("locked by {}", lock.layer), lock.location.clone()),
+            Diagnostic::error(
+                "locked",
+                format!("`{}` is locked by {} and cannot be changed by {}", e.key, lock.layer, e.layer),
+            )
+            .at(e.location.clone())
+            .layer(e.layer.to_string())
+            .related(format!("locked by {}", lock.layer), lock.location.clone()),
         );
         return;
     }
@@ -410,10 +416,13 @@ fn apply<'f>(m: &mut Merged<'f>, e: &'f Entry) {
                 Some(other) => {
                     let previous = slot.chain[slot.chain.len() - 2];
                     m.diags.push(
-                        Diagnostic::error("list-op", format!("cannot add to or remove from `{}`: it is a {}, not a list", e.key, other.kind()))
-                            .at(e.location.clone())
-                            .layer(e.layer.to_string())
-                            .related(format!("set by {}", previous.layer), previous.location.clone()),
+                        Diagnostic::error(
+                            "list-op",
+                            format!("cannot add to or remove from `{}`: it is a {}, not a list", e.key, other.kind()),
+                        )
+                        .at(e.location.clone())
+                        .layer(e.layer.to_string())
+                        .related(format!("set by {}", previous.layer), previous.location.clone()),
                     );
                     slot.value = Some(other);
                     return;
@@ -472,16 +481,20 @@ mod merge_laws {
         let entries = ops
             .into_iter()
             .enumerate()
-            .map(|(i, (k, op))| Entry { key: k.into(), op, location: Location::new("t.yaml", i as u32 + 1, 1), layer: id.clone() })
+            .map(|(i, (k, op))| Entry {
+                key: k.into(),
+                op,
+                location: Location::new("t.yaml", i as u32 + 1, 1),
+                layer: id.clone(),
+            })
             .collect();
         ScopeLayer { entries, locks: Vec::new() }
     }
 
     fn layers() -> impl Strategy<Value = Vec<ScopeLayer>> {
         let kinds = [LayerKind::Base, LayerKind::Environment, LayerKind::Tier, LayerKind::Tenant];
-        prop::collection::vec(prop::collection::vec((key(), op()), 0..6), 1..4).prop_map(move |ls| {
-            ls.into_iter().enumerate().map(|(i, ops)| layer(kinds[i], ops)).collect()
-        })
+        prop::collection::vec(prop::collection::vec((key(), op()), 0..6), 1..4)
+            .prop_map(move |ls| ls.into_iter().enumerate().map(|(i, ops)| layer(kinds[i], ops)).collect())
     }
 
     fn values(slots: &BTreeMap<&str, Slot<'_>>) -> BTreeMap<String, Value> {

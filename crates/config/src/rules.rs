@@ -15,7 +15,9 @@ use crate::validate::Validated;
 /// `a < b` for comparable typed values.
 pub(crate) fn less(a: &Typed, b: &Typed) -> bool {
     match (a, b) {
-        (Typed::Int(x), Typed::Int(y)) | (Typed::Bytes(x), Typed::Bytes(y)) | (Typed::Micros(x), Typed::Micros(y)) => x < y,
+        (Typed::Int(x), Typed::Int(y)) | (Typed::Bytes(x), Typed::Bytes(y)) | (Typed::Micros(x), Typed::Micros(y)) => {
+            x < y
+        }
         (Typed::Real(x), Typed::Real(y)) => x < y,
         (Typed::Int(x), Typed::Real(y)) => (*x as f64) < *y,
         (Typed::Real(x), Typed::Int(y)) => *x < *y as f64,
@@ -71,7 +73,13 @@ impl View<'_, '_> {
     fn text(&self, name: &str) -> Option<String> {
         match self.get(name)? {
             Typed::Str(s) => Some(s),
-            Typed::List(items) => Some(items.iter().filter_map(|t| if let Typed::Str(s) = t { Some(s.as_str()) } else { None }).collect::<Vec<_>>().join(",")),
+            Typed::List(items) => Some(
+                items
+                    .iter()
+                    .filter_map(|t| if let Typed::Str(s) = t { Some(s.as_str()) } else { None })
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             Typed::Bool(b) => Some(b.to_string()),
             Typed::Int(i) => Some(i.to_string()),
             _ => None,
@@ -153,19 +161,39 @@ fn postgresql(v: &mut View<'_, '_>) {
         );
     }
     if sb > v.memory / 2 {
-        v.warn("memory-budget", format!("shared_buffers ({}) is more than half of the instance's {}; the OS page cache gets too little", gb(sb), gb(v.memory)), &["shared_buffers"]);
+        v.warn(
+            "memory-budget",
+            format!(
+                "shared_buffers ({}) is more than half of the instance's {}; the OS page cache gets too little",
+                gb(sb),
+                gb(v.memory)
+            ),
+            &["shared_buffers"],
+        );
     }
-    if let (Some(min), Some(max)) = (v.bytes("min_wal_size"), v.bytes("max_wal_size")) {
-        if min > max {
-            v.error("combination", format!("min_wal_size ({}) is larger than max_wal_size ({}); the server will not start", gb(min), gb(max)), &["min_wal_size", "max_wal_size"]);
-        }
+    if let (Some(min), Some(max)) = (v.bytes("min_wal_size"), v.bytes("max_wal_size"))
+        && min > max
+    {
+        v.error(
+            "combination",
+            format!("min_wal_size ({}) is larger than max_wal_size ({}); the server will not start", gb(min), gb(max)),
+            &["min_wal_size", "max_wal_size"],
+        );
     }
     if v.text("wal_level").as_deref() == Some("minimal") {
         if v.flag("archive_mode") == Some(true) {
-            v.error("combination", "archive_mode needs wal_level replica or logical; with minimal the server will not start".into(), &["archive_mode", "wal_level"]);
+            v.error(
+                "combination",
+                "archive_mode needs wal_level replica or logical; with minimal the server will not start".into(),
+                &["archive_mode", "wal_level"],
+            );
         }
         if v.int("max_wal_senders").unwrap_or(0) > 0 {
-            v.error("combination", "max_wal_senders > 0 needs wal_level replica or logical; with minimal the server will not start".into(), &["max_wal_senders", "wal_level"]);
+            v.error(
+                "combination",
+                "max_wal_senders > 0 needs wal_level replica or logical; with minimal the server will not start".into(),
+                &["max_wal_senders", "wal_level"],
+            );
         }
     }
     if let (Some(reserved), Some(max)) = (v.int("superuser_reserved_connections"), v.int("max_connections")) {
@@ -174,59 +202,118 @@ fn postgresql(v: &mut View<'_, '_>) {
         let others = v.int("reserved_connections").unwrap_or(0);
         if reserved + others >= max {
             let msg = if others > 0 {
-                format!("superuser_reserved_connections ({reserved}) plus reserved_connections ({others}) must be less than max_connections ({max})")
+                format!(
+                    "superuser_reserved_connections ({reserved}) plus reserved_connections ({others}) must be less than max_connections ({max})"
+                )
             } else {
                 format!("superuser_reserved_connections ({reserved}) must be less than max_connections ({max})")
             };
             v.error("combination", msg, &["superuser_reserved_connections", "reserved_connections", "max_connections"]);
         }
     }
-    if let (Some(per_gather), Some(workers)) = (v.int("max_parallel_workers_per_gather"), v.int("max_parallel_workers")) {
-        if per_gather > workers {
-            v.warn("combination", format!("max_parallel_workers_per_gather ({per_gather}) exceeds max_parallel_workers ({workers}), which caps it"), &["max_parallel_workers_per_gather"]);
-        }
+    if let (Some(per_gather), Some(workers)) = (v.int("max_parallel_workers_per_gather"), v.int("max_parallel_workers"))
+        && per_gather > workers
+    {
+        v.warn(
+            "combination",
+            format!(
+                "max_parallel_workers_per_gather ({per_gather}) exceeds max_parallel_workers ({workers}), which caps it"
+            ),
+            &["max_parallel_workers_per_gather"],
+        );
     }
-    if let (Some(workers), Some(procs)) = (v.int("max_parallel_workers"), v.int("max_worker_processes")) {
-        if workers > procs {
-            v.warn("combination", format!("max_parallel_workers ({workers}) exceeds max_worker_processes ({procs}), which caps it"), &["max_parallel_workers", "max_worker_processes"]);
-        }
+    if let (Some(workers), Some(procs)) = (v.int("max_parallel_workers"), v.int("max_worker_processes"))
+        && workers > procs
+    {
+        v.warn(
+            "combination",
+            format!("max_parallel_workers ({workers}) exceeds max_worker_processes ({procs}), which caps it"),
+            &["max_parallel_workers", "max_worker_processes"],
+        );
     }
-    if v.flag("archive_mode") == Some(true) && v.is_set("archive_mode") && v.text("archive_command").is_none_or(|c| c.is_empty()) && v.text("archive_library").is_none_or(|c| c.is_empty()) {
-        v.warn("combination", "archive_mode is on but neither archive_command nor archive_library is set: WAL accumulates".into(), &["archive_mode"]);
+    if v.flag("archive_mode") == Some(true)
+        && v.is_set("archive_mode")
+        && v.text("archive_command").is_none_or(|c| c.is_empty())
+        && v.text("archive_library").is_none_or(|c| c.is_empty())
+    {
+        v.warn(
+            "combination",
+            "archive_mode is on but neither archive_command nor archive_library is set: WAL accumulates".into(),
+            &["archive_mode"],
+        );
     }
     if v.flag("autovacuum") == Some(false) {
-        v.warn("dangerous", "autovacuum is off: tables bloat and transaction ID wraparound will stop the server".into(), &["autovacuum"]);
+        v.warn(
+            "dangerous",
+            "autovacuum is off: tables bloat and transaction ID wraparound will stop the server".into(),
+            &["autovacuum"],
+        );
     }
     if v.flag("fsync") == Some(false) && v.is_set("fsync") {
         v.warn("dangerous", "fsync is off: a crash can corrupt the cluster beyond repair".into(), &["fsync"]);
     }
-    if let (Some(ecs), Some(sb)) = (v.bytes("effective_cache_size"), v.bytes("shared_buffers")) {
-        if ecs < sb {
-            v.warn("combination", format!("effective_cache_size ({}) is smaller than shared_buffers ({}); the planner underestimates the cache", gb(ecs), gb(sb)), &["effective_cache_size", "shared_buffers"]);
-        }
+    if let (Some(ecs), Some(sb)) = (v.bytes("effective_cache_size"), v.bytes("shared_buffers"))
+        && ecs < sb
+    {
+        v.warn(
+            "combination",
+            format!(
+                "effective_cache_size ({}) is smaller than shared_buffers ({}); the planner underestimates the cache",
+                gb(ecs),
+                gb(sb)
+            ),
+            &["effective_cache_size", "shared_buffers"],
+        );
     }
 }
 
 fn redis(v: &mut View<'_, '_>) {
     let maxmemory = v.bytes("maxmemory").unwrap_or(0);
     if maxmemory > v.memory {
-        v.error("memory-budget", format!("maxmemory ({}) is more than the instance's {} of memory", gb(maxmemory), gb(v.memory)), &["maxmemory"]);
+        v.error(
+            "memory-budget",
+            format!("maxmemory ({}) is more than the instance's {} of memory", gb(maxmemory), gb(v.memory)),
+            &["maxmemory"],
+        );
     } else if maxmemory > v.memory * 9 / 10 {
-        v.warn("memory-budget", format!("maxmemory ({}) leaves less than 10% of {} for forks during persistence and replication", gb(maxmemory), gb(v.memory)), &["maxmemory"]);
+        v.warn(
+            "memory-budget",
+            format!(
+                "maxmemory ({}) leaves less than 10% of {} for forks during persistence and replication",
+                gb(maxmemory),
+                gb(v.memory)
+            ),
+            &["maxmemory"],
+        );
     }
     if maxmemory == 0 && v.is_set("maxmemory-policy") && v.text("maxmemory-policy").as_deref() != Some("noeviction") {
-        v.warn("combination", "maxmemory-policy evicts keys, but maxmemory is 0 (unlimited), so it never applies".into(), &["maxmemory-policy", "maxmemory"]);
+        v.warn(
+            "combination",
+            "maxmemory-policy evicts keys, but maxmemory is 0 (unlimited), so it never applies".into(),
+            &["maxmemory-policy", "maxmemory"],
+        );
     }
-    if v.flag("protected-mode") == Some(false) && v.text("bind").is_some_and(|b| b.contains("0.0.0.0") || b.contains('*')) && !v.is_set("requirepass") {
+    if v.flag("protected-mode") == Some(false)
+        && v.text("bind").is_some_and(|b| b.contains("0.0.0.0") || b.contains('*'))
+        && !v.is_set("requirepass")
+    {
         v.error("dangerous", "protected-mode is off, the server listens on all interfaces, and there is no requirepass: anyone can reach it".into(), &["protected-mode", "bind"]);
     }
     if v.flag("appendonly") == Some(false) && v.text("save").is_some_and(|s| s.trim().is_empty() || s == "\"\"") {
-        v.warn("dangerous", "appendonly is off and save is empty: nothing is persisted, a restart loses all data".into(), &["appendonly", "save"]);
+        v.warn(
+            "dangerous",
+            "appendonly is off and save is empty: nothing is persisted, a restart loses all data".into(),
+            &["appendonly", "save"],
+        );
     }
-    if let Some(threads) = v.int("io-threads") {
-        if threads > v.cpus {
-            v.warn("combination", format!("io-threads ({threads}) exceeds the instance's {} CPUs", v.cpus), &["io-threads"]);
-        }
+    if let Some(threads) = v.int("io-threads")
+        && threads > v.cpus
+    {
+        v.warn(
+            "combination",
+            format!("io-threads ({threads}) exceeds the instance's {} CPUs", v.cpus),
+            &["io-threads"],
+        );
     }
 }
 
@@ -234,7 +321,14 @@ fn mongodb(v: &mut View<'_, '_>) {
     if let Some(cache_gb) = v.real("storage.wiredTiger.engineConfig.cacheSizeGB") {
         let cache = (cache_gb * (1u64 << 30) as f64) as i64;
         if cache > v.memory {
-            v.error("memory-budget", format!("storage.wiredTiger.engineConfig.cacheSizeGB ({cache_gb}) is more than the instance's {}", gb(v.memory)), &["storage.wiredTiger.engineConfig.cacheSizeGB"]);
+            v.error(
+                "memory-budget",
+                format!(
+                    "storage.wiredTiger.engineConfig.cacheSizeGB ({cache_gb}) is more than the instance's {}",
+                    gb(v.memory)
+                ),
+                &["storage.wiredTiger.engineConfig.cacheSizeGB"],
+            );
         } else if cache > v.memory * 8 / 10 {
             v.warn("memory-budget", format!("the WiredTiger cache ({cache_gb} GB) leaves little of {} for connections and the file system cache", gb(v.memory)), &["storage.wiredTiger.engineConfig.cacheSizeGB"]);
         }
@@ -243,10 +337,22 @@ fn mongodb(v: &mut View<'_, '_>) {
     let open = v.text("net.bindIp").is_some_and(|b| b.split(',').map(str::trim).any(|a| a == "0.0.0.0" || a == "::"))
         || v.flag("net.bindIpAll") == Some(true);
     if open && v.text("security.authorization").as_deref() == Some("disabled") {
-        v.error("dangerous", "mongod listens on all interfaces with security.authorization disabled: anyone can read and write".into(), &["security.authorization", "net.bindIp", "net.bindIpAll"]);
+        v.error(
+            "dangerous",
+            "mongod listens on all interfaces with security.authorization disabled: anyone can read and write".into(),
+            &["security.authorization", "net.bindIp", "net.bindIpAll"],
+        );
     }
-    if v.text("net.tls.mode").as_deref() == Some("requireTLS") && !v.is_set("net.tls.certificateKeyFile") && !v.is_set("net.tls.certificateSelector") {
-        v.error("combination", "net.tls.mode requireTLS needs net.tls.certificateKeyFile (or certificateSelector); mongod will not start".into(), &["net.tls.mode"]);
+    if v.text("net.tls.mode").as_deref() == Some("requireTLS")
+        && !v.is_set("net.tls.certificateKeyFile")
+        && !v.is_set("net.tls.certificateSelector")
+    {
+        v.error(
+            "combination",
+            "net.tls.mode requireTLS needs net.tls.certificateKeyFile (or certificateSelector); mongod will not start"
+                .into(),
+            &["net.tls.mode"],
+        );
     }
 }
 
@@ -254,18 +360,35 @@ fn clickhouse(v: &mut View<'_, '_>) {
     let query = v.bytes("max_memory_usage").unwrap_or(0);
     let server = v.bytes("max_server_memory_usage").unwrap_or(0);
     if query > v.memory {
-        v.error("memory-budget", format!("max_memory_usage per query ({}) is more than the instance's {}", gb(query), gb(v.memory)), &["max_memory_usage"]);
+        v.error(
+            "memory-budget",
+            format!("max_memory_usage per query ({}) is more than the instance's {}", gb(query), gb(v.memory)),
+            &["max_memory_usage"],
+        );
     }
     if server > 0 && query > server {
-        v.error("memory-budget", format!("max_memory_usage per query ({}) is more than max_server_memory_usage ({})", gb(query), gb(server)), &["max_memory_usage", "max_server_memory_usage"]);
+        v.error(
+            "memory-budget",
+            format!("max_memory_usage per query ({}) is more than max_server_memory_usage ({})", gb(query), gb(server)),
+            &["max_memory_usage", "max_server_memory_usage"],
+        );
     }
     if server > v.memory {
-        v.error("memory-budget", format!("max_server_memory_usage ({}) is more than the instance's {}", gb(server), gb(v.memory)), &["max_server_memory_usage"]);
+        v.error(
+            "memory-budget",
+            format!("max_server_memory_usage ({}) is more than the instance's {}", gb(server), gb(v.memory)),
+            &["max_server_memory_usage"],
+        );
     }
-    if let (Some(user), Some(q)) = (v.bytes("max_memory_usage_for_user"), v.bytes("max_memory_usage")) {
-        if user > 0 && q > user {
-            v.warn("combination", format!("max_memory_usage ({}) exceeds max_memory_usage_for_user ({}), which caps it", gb(q), gb(user)), &["max_memory_usage"]);
-        }
+    if let (Some(user), Some(q)) = (v.bytes("max_memory_usage_for_user"), v.bytes("max_memory_usage"))
+        && user > 0
+        && q > user
+    {
+        v.warn(
+            "combination",
+            format!("max_memory_usage ({}) exceeds max_memory_usage_for_user ({}), which caps it", gb(q), gb(user)),
+            &["max_memory_usage"],
+        );
     }
 }
 
@@ -282,73 +405,153 @@ fn jvm_heap(v: &mut View<'_, '_>, min_key: &'static str, max_key: &'static str, 
     };
     if heap + extra_bytes > v.memory {
         let keys: Vec<&'static str> = std::iter::once(max_key).chain(extra.map(|(key, _)| key)).collect();
-        v.error("memory-budget", format!("the JVM heap ({}){extra_what} is more than the instance's {}", gb(heap), gb(v.memory)), &keys);
+        v.error(
+            "memory-budget",
+            format!("the JVM heap ({}){extra_what} is more than the instance's {}", gb(heap), gb(v.memory)),
+            &keys,
+        );
     }
     if heap > 31 << 30 {
-        v.warn("memory-budget", format!("a JVM heap of {} is above ~31GB, where compressed object pointers stop working", gb(heap)), &[max_key]);
+        v.warn(
+            "memory-budget",
+            format!("a JVM heap of {} is above ~31GB, where compressed object pointers stop working", gb(heap)),
+            &[max_key],
+        );
     }
     if let (Some(min), Some(max)) = (v.bytes(min_key), v.bytes(max_key)) {
         if min > max {
-            v.error("combination", format!("the initial heap ({}) is larger than the maximum ({}); the JVM will not start", gb(min), gb(max)), &[min_key, max_key]);
+            v.error(
+                "combination",
+                format!(
+                    "the initial heap ({}) is larger than the maximum ({}); the JVM will not start",
+                    gb(min),
+                    gb(max)
+                ),
+                &[min_key, max_key],
+            );
         } else if min != max && v.is_set(min_key) {
-            v.warn("combination", format!("initial heap ({}) and maximum heap ({}) differ; set them equal to avoid resize pauses", gb(min), gb(max)), &[min_key, max_key]);
+            v.warn(
+                "combination",
+                format!(
+                    "initial heap ({}) and maximum heap ({}) differ; set them equal to avoid resize pauses",
+                    gb(min),
+                    gb(max)
+                ),
+                &[min_key, max_key],
+            );
         }
     }
 }
 
 fn elasticsearch(v: &mut View<'_, '_>) {
     jvm_heap(v, "jvm.heap.min", "jvm.heap.max", None);
-    if let Some(heap) = v.bytes("jvm.heap.max") {
-        if heap > v.memory / 2 {
-            v.warn("memory-budget", format!("the heap ({}) is more than half of {}; Lucene needs the rest for the file system cache", gb(heap), gb(v.memory)), &["jvm.heap.max"]);
-        }
+    if let Some(heap) = v.bytes("jvm.heap.max")
+        && heap > v.memory / 2
+    {
+        v.warn(
+            "memory-budget",
+            format!(
+                "the heap ({}) is more than half of {}; Lucene needs the rest for the file system cache",
+                gb(heap),
+                gb(v.memory)
+            ),
+            &["jvm.heap.max"],
+        );
     }
     if v.flag("xpack.security.enabled") == Some(false) && v.flag("xpack.security.http.ssl.enabled") == Some(true) {
-        v.error("combination", "xpack.security.http.ssl.enabled needs xpack.security.enabled".into(), &["xpack.security.http.ssl.enabled", "xpack.security.enabled"]);
+        v.error(
+            "combination",
+            "xpack.security.http.ssl.enabled needs xpack.security.enabled".into(),
+            &["xpack.security.http.ssl.enabled", "xpack.security.enabled"],
+        );
     }
     if v.text("discovery.type").as_deref() == Some("single-node") && v.is_set("cluster.initial_master_nodes") {
-        v.error("combination", "discovery.type single-node cannot be combined with cluster.initial_master_nodes; the node will not start".into(), &["discovery.type", "cluster.initial_master_nodes"]);
+        v.error(
+            "combination",
+            "discovery.type single-node cannot be combined with cluster.initial_master_nodes; the node will not start"
+                .into(),
+            &["discovery.type", "cluster.initial_master_nodes"],
+        );
     }
 }
 
 fn neo4j(v: &mut View<'_, '_>) {
-    jvm_heap(v, "server.memory.heap.initial_size", "server.memory.heap.max_size", Some(("server.memory.pagecache.size", "the page cache")));
+    jvm_heap(
+        v,
+        "server.memory.heap.initial_size",
+        "server.memory.heap.max_size",
+        Some(("server.memory.pagecache.size", "the page cache")),
+    );
 }
 
 fn cassandra(v: &mut View<'_, '_>) {
     jvm_heap(v, "jvm.heap.min", "jvm.heap.max", None);
     if v.text("commitlog_sync").as_deref() == Some("batch") && v.is_set("commitlog_sync_period") {
-        v.error("combination", "commitlog_sync batch does not take commitlog_sync_period; Cassandra refuses to start".into(), &["commitlog_sync_period", "commitlog_sync"]);
+        v.error(
+            "combination",
+            "commitlog_sync batch does not take commitlog_sync_period; Cassandra refuses to start".into(),
+            &["commitlog_sync_period", "commitlog_sync"],
+        );
     }
-    if v.text("commitlog_sync").as_deref() == Some("periodic") && !v.is_set("commitlog_sync_period") && v.is_set("commitlog_sync") {
+    if v.text("commitlog_sync").as_deref() == Some("periodic")
+        && !v.is_set("commitlog_sync_period")
+        && v.is_set("commitlog_sync")
+    {
         v.error("combination", "commitlog_sync periodic needs commitlog_sync_period".into(), &["commitlog_sync"]);
     }
     if v.text("commitlog_sync").as_deref() == Some("group") {
         if !v.is_set("commitlog_sync_group_window") {
-            v.error("combination", "commitlog_sync group needs commitlog_sync_group_window; Cassandra refuses to start".into(), &["commitlog_sync"]);
+            v.error(
+                "combination",
+                "commitlog_sync group needs commitlog_sync_group_window; Cassandra refuses to start".into(),
+                &["commitlog_sync"],
+            );
         }
         if v.is_set("commitlog_sync_period") {
-            v.error("combination", "commitlog_sync group does not take commitlog_sync_period; Cassandra refuses to start".into(), &["commitlog_sync_period", "commitlog_sync"]);
+            v.error(
+                "combination",
+                "commitlog_sync group does not take commitlog_sync_period; Cassandra refuses to start".into(),
+                &["commitlog_sync_period", "commitlog_sync"],
+            );
         }
     }
-    if v.text("authenticator").is_some_and(|a| a.contains("AllowAll")) && v.text("authorizer").is_some_and(|a| a.contains("CassandraAuthorizer")) {
-        v.error("combination", "CassandraAuthorizer needs an authenticator other than AllowAllAuthenticator".into(), &["authorizer", "authenticator"]);
+    if v.text("authenticator").is_some_and(|a| a.contains("AllowAll"))
+        && v.text("authorizer").is_some_and(|a| a.contains("CassandraAuthorizer"))
+    {
+        v.error(
+            "combination",
+            "CassandraAuthorizer needs an authenticator other than AllowAllAuthenticator".into(),
+            &["authorizer", "authenticator"],
+        );
     }
-    if let Some(tokens) = v.int("num_tokens") {
-        if tokens > 256 {
-            v.warn("combination", format!("num_tokens {tokens} slows repairs and streaming; 16 is the current recommendation"), &["num_tokens"]);
-        }
+    if let Some(tokens) = v.int("num_tokens")
+        && tokens > 256
+    {
+        v.warn(
+            "combination",
+            format!("num_tokens {tokens} slows repairs and streaming; 16 is the current recommendation"),
+            &["num_tokens"],
+        );
     }
-    if let Some(compactors) = v.int("concurrent_compactors") {
-        if compactors > v.cpus {
-            v.warn("combination", format!("concurrent_compactors ({compactors}) exceeds the instance's {} CPUs", v.cpus), &["concurrent_compactors"]);
-        }
+    if let Some(compactors) = v.int("concurrent_compactors")
+        && compactors > v.cpus
+    {
+        v.warn(
+            "combination",
+            format!("concurrent_compactors ({compactors}) exceeds the instance's {} CPUs", v.cpus),
+            &["concurrent_compactors"],
+        );
     }
 }
 
 /// Tenant-scope budgets: per-query memory against the tier's memory limit.
 fn tenant(v: &mut View<'_, '_>, fleet: &Fleet) {
-    let Some(limit) = fleet.spec.tiers[&v.v.info.tier].limits.memory.as_deref().and_then(|m| dbfleet_model::units::parse_size(m).ok()) else {
+    let Some(limit) = fleet.spec.tiers[&v.v.info.tier]
+        .limits
+        .memory
+        .as_deref()
+        .and_then(|m| dbfleet_model::units::parse_size(m).ok())
+    else {
         return;
     };
     let key: &'static str = match v.v.info.engine {
@@ -356,9 +559,13 @@ fn tenant(v: &mut View<'_, '_>, fleet: &Fleet) {
         EngineKind::Clickhouse => "max_memory_usage",
         _ => return,
     };
-    if let Some(mem) = v.bytes(key).filter(|_| v.is_set(key)) {
-        if mem > limit as i64 {
-            v.error("tier-limit", format!("{key} ({}) is more than tier {}'s memory limit ({})", gb(mem), v.v.info.tier, gb(limit as i64)), &[key]);
-        }
+    if let Some(mem) = v.bytes(key).filter(|_| v.is_set(key))
+        && mem > limit as i64
+    {
+        v.error(
+            "tier-limit",
+            format!("{key} ({}) is more than tier {}'s memory limit ({})", gb(mem), v.v.info.tier, gb(limit as i64)),
+            &[key],
+        );
     }
 }

@@ -304,7 +304,9 @@ pub struct TlsSpec {
 /// Free-form settings, read key by key with locations by `crate::layer`.
 /// The typed pass only checks that it is a map.
 #[derive(Debug, Clone, Default, JsonSchema)]
-#[schemars(description = "Settings: native parameter names (nested maps join with dots) to values. A value may be `{$secret: REF}`, `{$append: [..]}`, `{$remove: [..]}` or `{$unset: true}`; `$lock: [KEY, ..]` locks keys against later layers.")]
+#[schemars(
+    description = "Settings: native parameter names (nested maps join with dots) to values. A value may be `{$secret: REF}`, `{$append: [..]}`, `{$remove: [..]}` or `{$unset: true}`; `$lock: [KEY, ..]` locks keys against later layers."
+)]
 pub struct SettingsMap(#[schemars(with = "BTreeMap<String, serde_json::Value>")] ());
 
 impl<'de> Deserialize<'de> for SettingsMap {

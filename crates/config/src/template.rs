@@ -91,7 +91,8 @@ fn environment<'f>() -> Environment<'f> {
         if ms < 0.0 {
             return Err(filter_error("duration of a negative number"));
         }
-        units::format_duration(std::time::Duration::from_micros((ms * 1000.0) as u64), unit).map_err(|e| filter_error(e.to_string()))
+        units::format_duration(std::time::Duration::from_micros((ms * 1000.0) as u64), unit)
+            .map_err(|e| filter_error(e.to_string()))
     });
     // `clamp(lo, hi)`: keeps a number within bounds.
     env.add_filter("clamp", |v: JValue, lo: f64, hi: f64| -> Result<JValue, Error> {
@@ -114,7 +115,11 @@ fn scope_templates<'f>(scope: &'f ScopeLayer, out: &mut Vec<(&'f str, &'f crate:
     }
 }
 
-fn collect_strings<'f>(v: &'f dbfleet_model::Value, entry: &'f crate::layer::Entry, out: &mut Vec<(&'f str, &'f crate::layer::Entry)>) {
+fn collect_strings<'f>(
+    v: &'f dbfleet_model::Value,
+    entry: &'f crate::layer::Entry,
+    out: &mut Vec<(&'f str, &'f crate::layer::Entry)>,
+) {
     match v {
         dbfleet_model::Value::String(s) if is_template(s) => out.push((s, entry)),
         dbfleet_model::Value::List(items) => items.iter().for_each(|i| collect_strings(i, entry, out)),
@@ -195,7 +200,9 @@ mod tests {
 
     #[test]
     fn fuel_stops_runaway_loops() {
-        let e = render_once("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", &ctx()).unwrap_err();
+        let e =
+            render_once("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", &ctx())
+                .unwrap_err();
         assert!(e.message.to_lowercase().contains("fuel"), "{}", e.message);
     }
 

@@ -96,7 +96,10 @@ impl TimeProfile {
             }
         }
         if spec.windows.is_empty() && spec.dates.is_empty() {
-            errors.push(TimeProfileError { field: vec![], message: format!("time profile `{name}` has no windows and no dates, so it is never active") });
+            errors.push(TimeProfileError {
+                field: vec![],
+                message: format!("time profile `{name}` has no windows and no dates, so it is never active"),
+            });
         }
         if errors.is_empty() { Ok(TimeProfile { name: name.to_string(), tz, windows, dates }) } else { Err(errors) }
     }
@@ -173,7 +176,11 @@ mod tests {
         let spec = TimeProfileSpec {
             description: None,
             timezone: "Mars/Olympus".into(),
-            windows: vec![crate::spec::WindowSpec { days: vec![Weekday::Mon], start: "7am".into(), end: "10:00".into() }],
+            windows: vec![crate::spec::WindowSpec {
+                days: vec![Weekday::Mon],
+                start: "7am".into(),
+                end: "10:00".into(),
+            }],
             dates: vec!["25.12.2026".into()],
         };
         let errs = TimeProfile::compile("p", &spec).unwrap_err();

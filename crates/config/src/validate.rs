@@ -68,7 +68,13 @@ pub fn default_of(engine: EngineKind, name: &str) -> Option<Typed> {
     p.normalize(engine, p.default.as_ref()?).ok()
 }
 
-fn diag(severity_error: bool, code: &'static str, message: String, target: &TargetInfo, entry: Option<&Entry>) -> Diagnostic {
+fn diag(
+    severity_error: bool,
+    code: &'static str,
+    message: String,
+    target: &TargetInfo,
+    entry: Option<&Entry>,
+) -> Diagnostic {
     let d = if severity_error { Diagnostic::error(code, message) } else { Diagnostic::warning(code, message) };
     let d = d.target(target.id.to_string());
     match entry {
@@ -92,9 +98,16 @@ pub fn validate<'f>(fleet: &'f Fleet, resolved: &Resolved<'f>) -> (Validated<'f>
     if catalog.supported_version(&info.version).is_none() {
         let listed: Vec<String> = catalog.versions().iter().map(|v| v.to_string()).collect();
         diags.push(
-            Diagnostic::warning("unsupported-version", format!("{} is not a version dbfleet's catalog covers ({}); checks use the nearest", version_text(engine, &info.version), listed.join(", ")))
-                .target(info.id.to_string())
-                .at(fleet.instances[&info.instance].location.clone()),
+            Diagnostic::warning(
+                "unsupported-version",
+                format!(
+                    "{} is not a version dbfleet's catalog covers ({}); checks use the nearest",
+                    version_text(engine, &info.version),
+                    listed.join(", ")
+                ),
+            )
+            .target(info.id.to_string())
+            .at(fleet.instances[&info.instance].location.clone()),
         );
     }
 
@@ -119,14 +132,20 @@ pub fn validate<'f>(fleet: &'f Fleet, resolved: &Resolved<'f>) -> (Validated<'f>
                 diags.push(diag(
                     true,
                     "version",
-                    format!("`{}` exists from {engine} {since} on, and this instance runs an older version", parameter.name),
+                    format!(
+                        "`{}` exists from {engine} {since} on, and this instance runs an older version",
+                        parameter.name
+                    ),
                     info,
                     winner,
                 ));
                 continue;
             }
             Lookup::Removed { parameter, until, replaced_by } => {
-                let mut msg = format!("`{}` was removed after {engine} {until}, and this instance runs a newer version", parameter.name);
+                let mut msg = format!(
+                    "`{}` was removed after {engine} {until}, and this instance runs a newer version",
+                    parameter.name
+                );
                 if let Some(r) = replaced_by {
                     msg.push_str(&format!("; use `{r}` instead"));
                 }
@@ -143,7 +162,13 @@ pub fn validate<'f>(fleet: &'f Fleet, resolved: &Resolved<'f>) -> (Validated<'f>
             }
         };
         if parameter.read_only {
-            diags.push(diag(true, "read-only", format!("`{}` is reported by the server but cannot be set", parameter.name), info, winner));
+            diags.push(diag(
+                true,
+                "read-only",
+                format!("`{}` is reported by the server but cannot be set", parameter.name),
+                info,
+                winner,
+            ));
             continue;
         }
         if !parameter.scope.allows(info.scope) {
@@ -172,13 +197,25 @@ pub fn validate<'f>(fleet: &'f Fleet, resolved: &Resolved<'f>) -> (Validated<'f>
             v => match parameter.normalize(engine, v) {
                 Ok(t) => CheckedValue::Typed(t),
                 Err(e) => {
-                    diags.push(diag(true, "invalid-value", format!("invalid value for `{}`: {e}", parameter.name), info, winner));
+                    diags.push(diag(
+                        true,
+                        "invalid-value",
+                        format!("invalid value for `{}`: {e}", parameter.name),
+                        info,
+                        winner,
+                    ));
                     continue;
                 }
             },
         };
         if let Some(previous) = settings.get(parameter.name.as_str()) {
-            let d = diag(true, "duplicate", format!("`{}` is set twice, under two of its names", parameter.name), info, winner);
+            let d = diag(
+                true,
+                "duplicate",
+                format!("`{}` is set twice, under two of its names", parameter.name),
+                info,
+                winner,
+            );
             let d = match previous.location() {
                 Some(l) => d.related("also set", l.clone()),
                 None => d,
@@ -204,7 +241,9 @@ pub fn validate<'f>(fleet: &'f Fleet, resolved: &Resolved<'f>) -> (Validated<'f>
 fn regroup_maps<'f>(engine: EngineKind, resolved: &Resolved<'f>) -> Vec<(String, Value, Vec<&'f Entry>)> {
     let catalog = dbfleet_catalog::catalog(engine);
     fn map_parent<'k>(catalog: &dbfleet_catalog::Catalog, key: &'k str) -> Option<&'k str> {
-        key.match_indices('.').map(|(i, _)| &key[..i]).find(|prefix| catalog.get(prefix).is_some_and(|p| p.ty == dbfleet_catalog::ParamType::Map))
+        key.match_indices('.')
+            .map(|(i, _)| &key[..i])
+            .find(|prefix| catalog.get(prefix).is_some_and(|p| p.ty == dbfleet_catalog::ParamType::Map))
     }
     let mut out: Vec<(String, Value, Vec<&'f Entry>)> = Vec::new();
     let mut maps: BTreeMap<String, (Value, Vec<&'f Entry>)> = BTreeMap::new();
@@ -212,7 +251,8 @@ fn regroup_maps<'f>(engine: EngineKind, resolved: &Resolved<'f>) -> Vec<(String,
         let Some(value) = &slot.value else { continue };
         match map_parent(catalog, key) {
             Some(parent) => {
-                let (map, chain) = maps.entry(parent.to_string()).or_insert_with(|| (Value::Map(BTreeMap::new()), Vec::new()));
+                let (map, chain) =
+                    maps.entry(parent.to_string()).or_insert_with(|| (Value::Map(BTreeMap::new()), Vec::new()));
                 let mut node = map;
                 let rest: Vec<&str> = key[parent.len() + 1..].split('.').collect();
                 for (i, part) in rest.iter().enumerate() {
@@ -258,7 +298,8 @@ fn check_tier_override(
         return;
     }
     let tier = &fleet.spec.tiers[&info.tier];
-    let rules: Vec<_> = tier.overridable.iter().filter(|(p, _)| pattern_allows(p, info.engine, info.scope, key)).collect();
+    let rules: Vec<_> =
+        tier.overridable.iter().filter(|(p, _)| pattern_allows(p, info.engine, info.scope, key)).collect();
     if rules.is_empty() {
         diags.push(diag(
             true,

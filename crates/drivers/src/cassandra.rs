@@ -78,7 +78,8 @@ struct Node {
 }
 
 /// What nodetool calls a cache in `setcachecapacity` and `info`.
-const CACHES: [(&str, &str); 3] = [("key_cache_size", "Key Cache"), ("row_cache_size", "Row Cache"), ("counter_cache_size", "Counter Cache")];
+const CACHES: [(&str, &str); 3] =
+    [("key_cache_size", "Key Cache"), ("row_cache_size", "Row Cache"), ("counter_cache_size", "Counter Cache")];
 
 /// The nodetool arguments that set `name` to `value` on a live node, or
 /// `None` for a setting nodetool cannot change (the caches, which go
@@ -89,7 +90,10 @@ fn nodetool_args(parameter: &Parameter, value: &Typed) -> Result<Option<Vec<Stri
         Typed::Int(n) => Ok(n.to_string()),
         _ => Err(DriverError::Rejected {
             name: parameter.name.clone(),
-            reason: format!("nodetool takes whole {unit_name}, which {} is not", parameter.format_native(ENGINE, value)),
+            reason: format!(
+                "nodetool takes whole {unit_name}, which {} is not",
+                parameter.format_native(ENGINE, value)
+            ),
         }),
     };
     let switch = |on: &str, off: &str| match value {
@@ -107,10 +111,16 @@ fn nodetool_args(parameter: &Parameter, value: &Typed) -> Result<Option<Vec<Stri
         "batchlog_replay_throttle" => vec!["setbatchlogreplaythrottle".into(), whole(KIB, "KiB")?],
         // `-m`: the value is in MiB/s rather than megabits (Cassandra 4.1).
         "stream_throughput_outbound" => vec!["setstreamthroughput".into(), "-m".into(), whole(MIB, "MiB/s")?],
-        "inter_dc_stream_throughput_outbound" => vec!["setinterdcstreamthroughput".into(), "-m".into(), whole(MIB, "MiB/s")?],
-        "entire_sstable_stream_throughput_outbound" => vec!["setstreamthroughput".into(), "-e".into(), whole(MIB, "MiB/s")?],
+        "inter_dc_stream_throughput_outbound" => {
+            vec!["setinterdcstreamthroughput".into(), "-m".into(), whole(MIB, "MiB/s")?]
+        }
+        "entire_sstable_stream_throughput_outbound" => {
+            vec!["setstreamthroughput".into(), "-e".into(), whole(MIB, "MiB/s")?]
+        }
         "stream_throughput_outbound_megabits_per_sec" => vec!["setstreamthroughput".into(), whole(1, "megabits/s")?],
-        "inter_dc_stream_throughput_outbound_megabits_per_sec" => vec!["setinterdcstreamthroughput".into(), whole(1, "megabits/s")?],
+        "inter_dc_stream_throughput_outbound_megabits_per_sec" => {
+            vec!["setinterdcstreamthroughput".into(), whole(1, "megabits/s")?]
+        }
         "audit_logging_options.enabled" => vec![switch("enableauditlog", "disableauditlog")?],
         name => match timeout_kind(name) {
             Some(kind) => vec!["settimeout".into(), kind.into(), whole(MS, "milliseconds")?],
@@ -142,11 +152,16 @@ fn cache_args(new: &[(&str, i64)], info: &str) -> Result<Vec<String>, DriverErro
         let bytes = match new.iter().find(|(n, _)| *n == name) {
             Some((_, bytes)) => *bytes,
             None => cache_capacity(info, title).ok_or_else(|| {
-                DriverError::Protocol(format!("`nodetool info` does not report the {title} capacity, which setcachecapacity needs"))
+                DriverError::Protocol(format!(
+                    "`nodetool info` does not report the {title} capacity, which setcachecapacity needs"
+                ))
             })?,
         };
         if bytes % MIB != 0 {
-            return Err(DriverError::Rejected { name: name.into(), reason: "nodetool takes cache sizes in whole MiB".into() });
+            return Err(DriverError::Rejected {
+                name: name.into(),
+                reason: "nodetool takes cache sizes in whole MiB".into(),
+            });
         }
         args.push((bytes / MIB).to_string());
     }
@@ -189,9 +204,10 @@ fn read_rows(conn: &Connection, rows: impl IntoIterator<Item = (String, Option<S
 }
 
 fn parameter(name: &str) -> Result<&'static Parameter, DriverError> {
-    dbfleet_catalog::catalog(ENGINE)
-        .get(name)
-        .ok_or_else(|| DriverError::Rejected { name: name.to_string(), reason: "the Cassandra catalog has no such setting".into() })
+    dbfleet_catalog::catalog(ENGINE).get(name).ok_or_else(|| DriverError::Rejected {
+        name: name.to_string(),
+        reason: "the Cassandra catalog has no such setting".into(),
+    })
 }
 
 /// `text` in the engine's spelling, read through the catalog.
@@ -221,7 +237,10 @@ impl Node {
         for (p, value) in values {
             if CACHES.iter().any(|(name, _)| *name == p.name) {
                 let Typed::Bytes(bytes) = value else {
-                    return Err(DriverError::Rejected { name: p.name.clone(), reason: "a cache size must be a size".into() });
+                    return Err(DriverError::Rejected {
+                        name: p.name.clone(),
+                        reason: "a cache size must be a size".into(),
+                    });
                 };
                 caches.push((p.name.as_str(), bytes));
                 continue;
@@ -230,11 +249,17 @@ impl Node {
                 Some(args) => {
                     self.nodetool(args).await?;
                 }
-                None => return Err(DriverError::Rejected { name: p.name.clone(), reason: "nodetool cannot change it on a live node".into() }),
+                None => {
+                    return Err(DriverError::Rejected {
+                        name: p.name.clone(),
+                        reason: "nodetool cannot change it on a live node".into(),
+                    });
+                }
             }
         }
         if !caches.is_empty() {
-            let info = if caches.len() < CACHES.len() { self.nodetool(vec!["info".into()]).await? } else { String::new() };
+            let info =
+                if caches.len() < CACHES.len() { self.nodetool(vec!["info".into()]).await? } else { String::new() };
             self.nodetool(cache_args(&caches, &info)?).await?;
         }
         Ok(())
@@ -244,7 +269,9 @@ impl Node {
 #[async_trait::async_trait]
 impl Live for Node {
     fn is_live(&self, change: &Change) -> bool {
-        let runtime = dbfleet_catalog::catalog(ENGINE).get(&change.name).is_some_and(|p| p.apply == ApplyMethod::Runtime && p.section == "main");
+        let runtime = dbfleet_catalog::catalog(ENGINE)
+            .get(&change.name)
+            .is_some_and(|p| p.apply == ApplyMethod::Runtime && p.section == "main");
         change.tenant.is_none() && runtime
     }
 
@@ -260,7 +287,8 @@ impl Live for Node {
             .fetch_schema_metadata(false)
             .connection_timeout(Duration::from_secs(5));
         if let Some(user) = &conn.user {
-            builder = builder.user(user, conn.password.as_ref().map(|p| p.expose_secret().to_string()).unwrap_or_default());
+            builder =
+                builder.user(user, conn.password.as_ref().map(|p| p.expose_secret().to_string()).unwrap_or_default());
         }
         if conn.tls.enabled {
             builder = builder.tls_context(Some(Arc::new(rustls_client_config(&conn.tls)?)));
@@ -274,7 +302,10 @@ impl Live for Node {
             }
         })?;
         let result = session.query_unpaged(SETTINGS, &[]).await.map_err(|e| {
-            DriverError::Protocol(format!("{}: {SETTINGS} failed (Cassandra 4.0 or later has the table): {e}", conn.address))
+            DriverError::Protocol(format!(
+                "{}: {SETTINGS} failed (Cassandra 4.0 or later has the table): {e}",
+                conn.address
+            ))
         })?;
         let rows = result.into_rows_result().map_err(|e| DriverError::Protocol(format!("{SETTINGS}: {e}")))?;
         let rows: Vec<(String, Option<String>)> = rows

@@ -51,7 +51,13 @@ pub(crate) fn observed(
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        ObservedSetting { value: parameter.normalize(engine, value).ok(), raw, pending_restart: false, digest: None, explicit }
+        ObservedSetting {
+            value: parameter.normalize(engine, value).ok(),
+            raw,
+            pending_restart: false,
+            digest: None,
+            explicit,
+        }
     };
     Some((parameter.name.clone(), setting))
 }
@@ -109,7 +115,10 @@ pub(crate) async fn run_command(command: &[String], timeout: Duration) -> Result
         let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         let status = output.status.code().map_or_else(|| "a signal".to_string(), |c| format!("status {c}"));
-        return Err(failed(format!("it exited with {status}{}", if tail.is_empty() { String::new() } else { format!(": {}", tail.join(" / ")) })));
+        return Err(failed(format!(
+            "it exited with {status}{}",
+            if tail.is_empty() { String::new() } else { format!(": {}", tail.join(" / ")) }
+        )));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
@@ -246,7 +255,11 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
 /// The restart command to use for changes that need a restart, checked
 /// before anything is changed: `None` when `needed` is false, an error when
 /// restarts are not allowed or none is configured.
-pub(crate) fn restart_command(conn: &Connection, needed: bool, allow_restart: bool) -> Result<Option<&[String]>, DriverError> {
+pub(crate) fn restart_command(
+    conn: &Connection,
+    needed: bool,
+    allow_restart: bool,
+) -> Result<Option<&[String]>, DriverError> {
     if !needed {
         return Ok(None);
     }

@@ -90,7 +90,10 @@ impl Http {
             return Err(DriverError::Denied { address: self.conn.address.clone(), reason });
         }
         let json = serde_json::from_str(&text).map_err(|e| {
-            DriverError::Protocol(format!("{} answered {path} with {status} and a body that is not JSON: {e}", self.conn.address))
+            DriverError::Protocol(format!(
+                "{} answered {path} with {status} and a body that is not JSON: {e}",
+                self.conn.address
+            ))
         })?;
         Ok((status, json))
     }
@@ -103,11 +106,15 @@ impl Http {
         if !status.is_success() {
             let reason = error_reason(&answer.to_string()).unwrap_or_else(|| format!("{status}: {answer}"));
             // Elasticsearch names the setting it refuses in brackets.
-            let name = names.iter().find(|n| reason.contains(&format!("[{n}]"))).cloned().unwrap_or_else(|| names.join(", "));
+            let name =
+                names.iter().find(|n| reason.contains(&format!("[{n}]"))).cloned().unwrap_or_else(|| names.join(", "));
             return Err(DriverError::Rejected { name, reason });
         }
         if answer.get("acknowledged") != Some(&Json::Bool(true)) {
-            return Err(DriverError::Protocol(format!("{} did not acknowledge the settings update: {answer}", self.conn.address)));
+            return Err(DriverError::Protocol(format!(
+                "{} did not acknowledge the settings update: {answer}",
+                self.conn.address
+            )));
         }
         Ok(())
     }
@@ -174,7 +181,9 @@ pub(crate) fn read_settings(conn: &Connection, body: &Json) -> Result<Settings<O
         match body.get(name) {
             None | Some(Json::Null) => Ok(None),
             Some(Json::Object(map)) => Ok(Some(map)),
-            Some(other) => Err(DriverError::Protocol(format!("`{name}` in the cluster settings is not an object: {other}"))),
+            Some(other) => {
+                Err(DriverError::Protocol(format!("`{name}` in the cluster settings is not an object: {other}")))
+            }
         }
     };
     let mut settings = Settings::new();
@@ -206,9 +215,13 @@ fn from_json(json: &Json) -> Value {
 /// or an array of strings for a list.
 fn to_json(name: &str, text: &str) -> Json {
     let engine = EngineKind::Elasticsearch;
-    let typed = dbfleet_catalog::catalog(engine).get(name).and_then(|p| p.normalize(engine, &Value::String(text.to_string())).ok().map(|t| (p, t)));
+    let typed = dbfleet_catalog::catalog(engine)
+        .get(name)
+        .and_then(|p| p.normalize(engine, &Value::String(text.to_string())).ok().map(|t| (p, t)));
     match typed {
-        Some((p, Typed::List(items))) => Json::Array(items.iter().map(|t| Json::String(p.format_native(engine, t))).collect()),
+        Some((p, Typed::List(items))) => {
+            Json::Array(items.iter().map(|t| Json::String(p.format_native(engine, t))).collect())
+        }
         _ => Json::String(text.to_string()),
     }
 }
@@ -257,7 +270,10 @@ impl Live for Http {
     async fn read(&self) -> Result<Settings<ObservedSetting>, DriverError> {
         let (status, body) = self.send(Method::GET, SETTINGS_WITH_DEFAULTS, None).await?;
         if !status.is_success() {
-            return Err(DriverError::Protocol(format!("{} answered the settings request with {status}: {body}", self.conn.address)));
+            return Err(DriverError::Protocol(format!(
+                "{} answered the settings request with {status}: {body}",
+                self.conn.address
+            )));
         }
         read_settings(&self.conn, &body)
     }

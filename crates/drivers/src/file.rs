@@ -185,7 +185,9 @@ impl FileDriver {
             let parsed = dbfleet_render::parse(self.conn.engine, &name, &text)
                 .map_err(|e| DriverError::Protocol(format!("cannot read back {name}: {e}")))?;
             for s in parsed.settings {
-                if let Some((canonical, setting)) = observed(self.conn.engine, &self.conn.version, &s.name, &s.value, true) {
+                if let Some((canonical, setting)) =
+                    observed(self.conn.engine, &self.conn.version, &s.name, &s.value, true)
+                {
                     settings.insert(canonical, setting);
                 }
             }
@@ -431,7 +433,8 @@ pub(crate) async fn apply(
     }
     let (now, later) = split(live, plan);
     if let Some(c) = later.first().filter(|_| files.files.is_empty()) {
-        let reason = "it takes effect through the configuration file, and the driver was given no rendered files to write";
+        let reason =
+            "it takes effect through the configuration file, and the driver was given no rendered files to write";
         return Err(DriverError::Rejected { name: label(c), reason: reason.into() });
     }
     // First, so that a restore after any failure below returns to exactly
@@ -443,7 +446,8 @@ pub(crate) async fn apply(
     // With every file already in place, a secret in the plan is one that a
     // server hiding it made the plan send again: the files hold it. Other
     // changes may still wait for the restart that takes them up.
-    let later: Vec<&Change> = if stale.is_empty() { later.into_iter().filter(|c| !c.sensitive).collect() } else { later };
+    let later: Vec<&Change> =
+        if stale.is_empty() { later.into_iter().filter(|c| !c.sensitive).collect() } else { later };
     let (step, waiting) = files.step(&later, allow_restart)?;
     if let Some(live) = live.filter(|_| !now.is_empty()) {
         live.set(&now).await?;

@@ -112,9 +112,10 @@ fn mechanism(parameter: &Parameter) -> Option<Mechanism<'_>> {
 }
 
 fn parameter(name: &str) -> Result<&'static Parameter, DriverError> {
-    dbfleet_catalog::catalog(ENGINE)
-        .get(name)
-        .ok_or_else(|| DriverError::Rejected { name: name.to_string(), reason: "the MongoDB catalog has no such setting".into() })
+    dbfleet_catalog::catalog(ENGINE).get(name).ok_or_else(|| DriverError::Rejected {
+        name: name.to_string(),
+        reason: "the MongoDB catalog has no such setting".into(),
+    })
 }
 
 /// Client options for one server, reached directly.
@@ -129,7 +130,8 @@ fn client(conn: &Connection) -> Result<mongodb::Client, String> {
         .build();
     if let Some(user) = &conn.user {
         let password = conn.password.as_ref().map(|p| p.expose_secret().to_string());
-        options.credential = Some(Credential::builder().username(user.clone()).password(password).source("admin".to_string()).build());
+        options.credential =
+            Some(Credential::builder().username(user.clone()).password(password).source("admin".to_string()).build());
     }
     if conn.tls.enabled {
         let tls = TlsOptions::builder()
@@ -146,7 +148,10 @@ impl Mongo {
     /// a rejection.
     async fn command(&self, command: Document, name: &str) -> Result<Document, DriverError> {
         let address = &self.conn.address;
-        let client = self.client.as_ref().map_err(|e| DriverError::Unreachable { address: address.clone(), reason: e.clone() })?;
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|e| DriverError::Unreachable { address: address.clone(), reason: e.clone() })?;
         client.database("admin").run_command(command).await.map_err(|e| command_error(address, name, e))
     }
 }
@@ -160,9 +165,15 @@ fn command_error(address: &str, name: &str, e: mongodb::error::Error) -> DriverE
         ErrorKind::Command(ref c) if DENIED.contains(&c.code) => {
             DriverError::Denied { address: address.to_string(), reason: format!("{}: {}", c.code_name, c.message) }
         }
-        ErrorKind::Command(ref c) => DriverError::Rejected { name: name.to_string(), reason: format!("{}: {}", c.code_name, c.message) },
-        ErrorKind::Authentication { ref message, .. } => DriverError::Denied { address: address.to_string(), reason: message.clone() },
-        ErrorKind::ServerSelection { ref message, .. } => DriverError::Unreachable { address: address.to_string(), reason: message.clone() },
+        ErrorKind::Command(ref c) => {
+            DriverError::Rejected { name: name.to_string(), reason: format!("{}: {}", c.code_name, c.message) }
+        }
+        ErrorKind::Authentication { ref message, .. } => {
+            DriverError::Denied { address: address.to_string(), reason: message.clone() }
+        }
+        ErrorKind::ServerSelection { ref message, .. } => {
+            DriverError::Unreachable { address: address.to_string(), reason: message.clone() }
+        }
         ErrorKind::Io(ref io) => DriverError::Unreachable { address: address.to_string(), reason: io.to_string() },
         _ => DriverError::Protocol(format!("{address}: {e}")),
     }
@@ -234,7 +245,12 @@ fn set_command(parameter: &Parameter, value: &Typed) -> Option<Document> {
 
 /// The settings the server reports in the answers to `getCmdLineOpts`,
 /// `getParameter: "*"` and `profile: -1`.
-fn read_answers(conn: &Connection, options: &Document, parameters: &Document, profile: &Document) -> Settings<ObservedSetting> {
+fn read_answers(
+    conn: &Connection,
+    options: &Document,
+    parameters: &Document,
+    profile: &Document,
+) -> Settings<ObservedSetting> {
     let catalog = dbfleet_catalog::catalog(ENGINE);
     let mut settings = Settings::new();
     let mut put = |name: &str, value: &Bson| {
@@ -243,7 +259,8 @@ fn read_answers(conn: &Connection, options: &Document, parameters: &Document, pr
         // the configuration file.
         let value = match (value, catalog.get(name)) {
             (Bson::Array(items), Some(p)) if p.ty == ParamType::String => {
-                let items: Vec<String> = items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string)).collect();
+                let items: Vec<String> =
+                    items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string)).collect();
                 Value::String(items.join(","))
             }
             _ => to_value(value),

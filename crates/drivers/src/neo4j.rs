@@ -85,7 +85,9 @@ fn query_error(address: &str, name: &str, e: neo4rs::Error) -> DriverError {
         neo4rs::Error::Neo4j(e) if e.code().starts_with("Neo.ClientError.Security.") => {
             DriverError::Denied { address, reason: format!("{}: {}", e.code(), e.message()) }
         }
-        neo4rs::Error::Neo4j(e) => DriverError::Rejected { name: name.to_string(), reason: format!("{}: {}", e.code(), e.message()) },
+        neo4rs::Error::Neo4j(e) => {
+            DriverError::Rejected { name: name.to_string(), reason: format!("{}: {}", e.code(), e.message()) }
+        }
         neo4rs::Error::AuthenticationError(reason) => DriverError::Denied { address, reason },
         e @ (neo4rs::Error::IOError { .. }
         | neo4rs::Error::ConnectionError
@@ -109,7 +111,9 @@ fn read_rows(conn: &Connection, rows: impl IntoIterator<Item = (String, Option<S
 
 impl Bolt {
     fn graph(&self) -> Result<&Graph, DriverError> {
-        self.graph.as_ref().map_err(|e| DriverError::Unreachable { address: self.conn.address.clone(), reason: e.clone() })
+        self.graph
+            .as_ref()
+            .map_err(|e| DriverError::Unreachable { address: self.conn.address.clone(), reason: e.clone() })
     }
 
     /// Sets one setting; `value` is empty for a reset.
@@ -132,7 +136,8 @@ impl Live for Bolt {
         let mut rows = Vec::new();
         while let Some(row) = stream.next().await.map_err(failed)? {
             let name: String = row.get("name").map_err(|e| DriverError::Protocol(format!("dbms.listConfig: {e}")))?;
-            let value: Option<String> = row.get("value").map_err(|e| DriverError::Protocol(format!("dbms.listConfig: {e}")))?;
+            let value: Option<String> =
+                row.get("value").map_err(|e| DriverError::Protocol(format!("dbms.listConfig: {e}")))?;
             rows.push((name, value));
         }
         Ok(read_rows(&self.conn, rows))

@@ -60,7 +60,6 @@ const HBA_FILE: &str = "pg_hba.conf";
 const TENANT_MARK: &str = "# tenant ";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-
 /// One row of `pg_settings`.
 struct Running {
     name: String,
@@ -263,12 +262,14 @@ impl PostgresDriver {
         };
         let parsed = dbfleet_render::parse(ENGINE, HBA_FILE, &text)
             .map_err(|e| DriverError::Protocol(format!("{}: {HBA_FILE}: {e}", self.conn.address)))?;
-        let rules = parsed.settings.into_iter().find(|s| s.name == HBA).map(|s| s.value).unwrap_or(Value::List(Vec::new()));
+        let rules =
+            parsed.settings.into_iter().find(|s| s.name == HBA).map(|s| s.value).unwrap_or(Value::List(Vec::new()));
         let Some((_, mut observed)) = observed(ENGINE, &self.conn.version, HBA, &rules, false) else {
             return Ok(None);
         };
         let lines = rule_lines(&text);
-        let tenant_rules = |lines: &[String]| lines.iter().filter(|l| l.contains(TENANT_MARK)).cloned().collect::<Vec<_>>();
+        let tenant_rules =
+            |lines: &[String]| lines.iter().filter(|l| l.contains(TENANT_MARK)).cloned().collect::<Vec<_>>();
         if self.hba.as_deref().is_some_and(|rendered| tenant_rules(&rule_lines(rendered)) != tenant_rules(&lines)) {
             observed.value = None;
         }
@@ -299,12 +300,19 @@ impl PostgresDriver {
     /// Fails when the server refuses a line of pg_hba.conf as it is now.
     async fn check_hba(&self, client: &Client) -> Result<(), DriverError> {
         let rows = self
-            .query(client, "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL ORDER BY line_number")
+            .query(
+                client,
+                "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL ORDER BY line_number",
+            )
             .await?;
         match rows.first() {
             Some(row) => Err(DriverError::Rejected {
                 name: HBA.into(),
-                reason: format!("{HBA_FILE} line {}: {}", row.get::<_, Option<i32>>(0).unwrap_or(0), row.get::<_, String>(1)),
+                reason: format!(
+                    "{HBA_FILE} line {}: {}",
+                    row.get::<_, Option<i32>>(0).unwrap_or(0),
+                    row.get::<_, String>(1)
+                ),
             }),
             None => Ok(()),
         }

@@ -237,7 +237,8 @@ impl RedisDriver {
             }
             self.run::<()>(&mut con, ::redis::cmd("ACL").arg("DELUSER").arg(&name)).await?;
         }
-        let aclfile: HashMap<String, String> = self.run(&mut con, ::redis::cmd("CONFIG").arg("GET").arg("aclfile")).await?;
+        let aclfile: HashMap<String, String> =
+            self.run(&mut con, ::redis::cmd("CONFIG").arg("GET").arg("aclfile")).await?;
         if aclfile.get("aclfile").is_some_and(|f| !f.is_empty()) {
             self.run::<()>(&mut con, ::redis::cmd("ACL").arg("SAVE")).await
         } else {
@@ -484,7 +485,8 @@ fn user_lines(raw: &str) -> Option<Vec<String>> {
     let node = dbfleet_model::yaml::parse("users.acl", raw).ok()?;
     match node.to_value() {
         Value::List(items) => {
-            let lines: Vec<String> = items.into_iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<_>>()?;
+            let lines: Vec<String> =
+                items.into_iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<_>>()?;
             lines.iter().any(|l| redis_acl::user_line(l).is_some()).then_some(lines)
         }
         _ => None,

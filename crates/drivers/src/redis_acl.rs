@@ -165,11 +165,7 @@ pub(crate) fn user_line(line: &str) -> Option<(String, Vec<String>)> {
 
 /// Every user of `lines`, by name, its rules replayed.
 pub(crate) fn users<S: AsRef<str>>(lines: impl IntoIterator<Item = S>) -> BTreeMap<String, Rules> {
-    lines
-        .into_iter()
-        .filter_map(|l| user_line(l.as_ref()))
-        .map(|(name, rules)| (name, Rules::read(&rules)))
-        .collect()
+    lines.into_iter().filter_map(|l| user_line(l.as_ref())).map(|(name, rules)| (name, Rules::read(&rules))).collect()
 }
 
 /// Whether the users `ACL LIST` reports (`listed`) are those of the

@@ -46,7 +46,8 @@ impl Server {
     /// Connection settings with the given commands, each a shell script
     /// that gets the configuration directory as `$1`.
     fn conn(&self, reload: Option<&str>, restart: Option<&str>) -> Connection {
-        let script = |s: &str| vec!["sh".into(), "-c".into(), s.into(), "sh".into(), self.dir.path().display().to_string()];
+        let script =
+            |s: &str| vec!["sh".into(), "-c".into(), s.into(), "sh".into(), self.dir.path().display().to_string()];
         Connection {
             engine: ENGINE,
             version: version(),
@@ -102,18 +103,22 @@ fn plan(pairs: &[(&str, &str)], observed: &Observed) -> Plan {
             let parameter = catalog(ENGINE).get(name).unwrap();
             let typed = parameter.normalize(ENGINE, &Value::String(value.to_string())).unwrap();
             let native = parameter.format_native(ENGINE, &typed);
-            let want = DesiredSetting { value: Some(typed), native, apply: parameter.apply, sensitive: false, origin: None };
+            let want =
+                DesiredSetting { value: Some(typed), native, apply: parameter.apply, sensitive: false, origin: None };
             (name.to_string(), want)
         })
         .collect();
     let desired = Desired { settings, tenants: Default::default() };
-    dbfleet_plan::plan("db-1", ENGINE, &desired, observed, |n| catalog(ENGINE).get(n).map_or(ApplyMethod::Restart, |p| p.apply))
+    dbfleet_plan::plan("db-1", ENGINE, &desired, observed, |n| {
+        catalog(ENGINE).get(n).map_or(ApplyMethod::Restart, |p| p.apply)
+    })
 }
 
 /// Files in the directory that are neither managed nor backups: left-over
 /// temporary files.
 fn strays(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.retain(|n| n.contains(".tmp"));
     names
 }
@@ -161,7 +166,11 @@ async fn sensitive_files_are_written_0600_and_others_0644() {
     let server = Server::new();
     let files = vec![
         RenderedFile { path: "postgresql.conf".into(), contents: "work_mem = 8MB\n".into(), sensitive: false },
-        RenderedFile { path: "secrets/ssl.conf".into(), contents: "ssl_key_passphrase = 'x'\n".into(), sensitive: true },
+        RenderedFile {
+            path: "secrets/ssl.conf".into(),
+            contents: "ssl_key_passphrase = 'x'\n".into(),
+            sensitive: true,
+        },
     ];
     // An existing file with a wider mode gets the mode it should have.
     std::fs::write(server.path("postgresql.conf"), "work_mem = 4MB\n").unwrap();
@@ -189,7 +198,9 @@ async fn a_failing_reload_fails_the_apply_and_restore_puts_the_backup_back() {
 
     let error = driver.apply(&plan, false).await.unwrap_err();
     match &error {
-        DriverError::Command { reason, .. } => assert!(reason.contains("status 3") && reason.contains("invalid value for work_mem"), "{reason}"),
+        DriverError::Command { reason, .. } => {
+            assert!(reason.contains("status 3") && reason.contains("invalid value for work_mem"), "{reason}")
+        }
         other => panic!("expected a command failure, got {other:?}"),
     }
     assert!(server.read("postgresql.conf").unwrap().contains("999MB"));
@@ -279,7 +290,10 @@ async fn the_health_probe_fails_when_nothing_listens_after_a_restart() {
     let driver = FileDriver::new(conn, render(&want));
     let plan = plan(&want, &driver.observe().await.unwrap());
     let error = driver.apply(&plan, true).await.unwrap_err();
-    assert!(matches!(&error, DriverError::Unreachable { reason, .. } if reason.contains("not accepting connections")), "{error:?}");
+    assert!(
+        matches!(&error, DriverError::Unreachable { reason, .. } if reason.contains("not accepting connections")),
+        "{error:?}"
+    );
     assert_eq!(server.read("restarts").unwrap(), "restarted\n", "the probe runs after the restart command");
 }
 

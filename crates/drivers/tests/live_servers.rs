@@ -186,7 +186,8 @@ async fn postgres_restart_change_is_refused_then_made_through_the_restart_comman
     let no_command = driver.apply(&p, true).await.unwrap_err();
     assert!(matches!(no_command, DriverError::NoRestartCommand { .. }), "{no_command}");
 
-    let driver = connect(Connection { restart_command: Some(blocking(|| pg.restart_command())), ..pg_conn(&pg) }, Vec::new());
+    let driver =
+        connect(Connection { restart_command: Some(blocking(|| pg.restart_command())), ..pg_conn(&pg) }, Vec::new());
     let applied = driver.apply(&p, true).await.unwrap();
     assert!(applied.restarted && applied.pending_restart.is_empty(), "{applied:?}");
     let after = driver.observe().await.unwrap();
@@ -420,7 +421,10 @@ async fn postgres_pg_hba_is_written_checked_and_put_back() {
 
     let desired = desired(PG, &[("hba", rules)]);
     let p = plan(PG, &desired, &before);
-    assert_eq!(p.changes.iter().map(|c| (c.name.as_str(), c.apply)).collect::<Vec<_>>(), [("hba", ApplyMethod::Reload)]);
+    assert_eq!(
+        p.changes.iter().map(|c| (c.name.as_str(), c.apply)).collect::<Vec<_>>(),
+        [("hba", ApplyMethod::Reload)]
+    );
     let applied = driver.apply(&p, false).await.unwrap();
     assert!(applied.reloaded && applied.changed == ["hba"], "{applied:?}");
     let after = driver.observe().await.unwrap();
@@ -553,8 +557,10 @@ async fn redis_setting_read_at_start_goes_through_the_config_file_and_a_restart(
     assert!(matches!(err, DriverError::RestartNotAllowed), "{err}");
     assert_eq!(std::fs::read_to_string(redis.config_file()).unwrap(), file_before);
 
-    let driver =
-        connect(Connection { restart_command: Some(blocking(|| redis.restart_command())), ..redis_conn(&redis) }, Vec::new());
+    let driver = connect(
+        Connection { restart_command: Some(blocking(|| redis.restart_command())), ..redis_conn(&redis) },
+        Vec::new(),
+    );
     let applied = driver.apply(&p, true).await.unwrap();
     assert!(applied.restarted);
     let after = driver.observe().await.unwrap();
@@ -673,11 +679,17 @@ async fn redis_acl_users_are_set_confined_persisted_and_put_back() {
     let listed_before = acl_list(&redis);
     let users = setting(&before, "users.acl");
     assert!(users.raw.contains("user stray") && !users.explicit, "{}", users.raw);
-    assert!(!connect(redis_conn(&redis), Vec::new()).observe().await.unwrap().settings.contains_key("users.acl"), "observed only with a rendered users.acl");
+    assert!(
+        !connect(redis_conn(&redis), Vec::new()).observe().await.unwrap().settings.contains_key("users.acl"),
+        "observed only with a rendered users.acl"
+    );
 
     let d = acl_desired(&files);
     let p = plan(REDIS, &d, &before);
-    assert_eq!(p.changes.iter().map(|c| (c.name.as_str(), c.apply)).collect::<Vec<_>>(), [("users.acl", ApplyMethod::Reload)]);
+    assert_eq!(
+        p.changes.iter().map(|c| (c.name.as_str(), c.apply)).collect::<Vec<_>>(),
+        [("users.acl", ApplyMethod::Reload)]
+    );
     let shown = p.to_string();
     assert!(shown.contains("users.acl: (sensitive) -> (sensitive)") && !shown.contains("user "), "{shown}");
 
@@ -686,7 +698,10 @@ async fn redis_acl_users_are_set_confined_persisted_and_put_back() {
     let after = driver.observe().await.unwrap();
     assert!(plan(REDIS, &d, &after).is_empty(), "applying again changes nothing");
     let listed = acl_list(&redis);
-    assert!(listed.contains("user acme on") && listed.contains("user zeta off") && !listed.contains("stray"), "{listed}");
+    assert!(
+        listed.contains("user acme on") && listed.contains("user zeta off") && !listed.contains("stray"),
+        "{listed}"
+    );
 
     // The tenant can log in and is confined to its keys.
     let as_acme = |args: &[&str]| {
@@ -809,7 +824,8 @@ async fn clickhouse_server_element_needs_a_restart() {
     assert!(matches!(err, DriverError::RestartNotAllowed), "{err}");
     assert!(!ch.config_d().join("dbfleet.xml").exists());
 
-    let driver = connect(Connection { restart_command: Some(blocking(|| ch.restart_command())), ..ch_conn(&ch) }, Vec::new());
+    let driver =
+        connect(Connection { restart_command: Some(blocking(|| ch.restart_command())), ..ch_conn(&ch) }, Vec::new());
     let applied = driver.apply(&p, true).await.unwrap();
     assert!(applied.restarted);
     let after = driver.observe().await.unwrap();
@@ -848,7 +864,8 @@ async fn clickhouse_killed_mid_apply_is_restored() {
     let revived = driver.observe().await.unwrap();
     assert_eq!(setting(&revived, "merge_tree.parts_to_throw_insert").value, Some(Typed::Int(500)));
 
-    let driver = connect(Connection { restart_command: Some(blocking(|| ch.restart_command())), ..ch_conn(&ch) }, Vec::new());
+    let driver =
+        connect(Connection { restart_command: Some(blocking(|| ch.restart_command())), ..ch_conn(&ch) }, Vec::new());
     driver.restore(&before, &p, true).await.unwrap();
     let touched = ["max_threads", "merge_tree.parts_to_throw_insert"];
     assert_eq!(pick(&driver.observe().await.unwrap(), &touched), pick(&before, &touched));

@@ -23,7 +23,10 @@ use dbfleet_plan::{Action, Change, Desired, DesiredSetting, Observed, Plan};
 fn recording(path: &str) -> String {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/recordings").join(path);
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    assert!(text.lines().take_while(|l| l.starts_with('#')).any(|l| l.contains("Source:")), "{path} must name its source in its header");
+    assert!(
+        text.lines().take_while(|l| l.starts_with('#')).any(|l| l.contains("Source:")),
+        "{path} must name its source in its header"
+    );
     text
 }
 
@@ -51,12 +54,20 @@ fn plan_to(engine: EngineKind, pairs: &[(&str, &str)], observed: &Observed) -> P
             let parameter = catalog(engine).get(name).unwrap_or_else(|| panic!("{engine} has no {name}"));
             let typed = parameter.normalize(engine, &Value::String(value.to_string())).unwrap();
             let native = parameter.format_native(engine, &typed);
-            let want = DesiredSetting { value: Some(typed), native, apply: parameter.apply, sensitive: parameter.sensitive, origin: None };
+            let want = DesiredSetting {
+                value: Some(typed),
+                native,
+                apply: parameter.apply,
+                sensitive: parameter.sensitive,
+                origin: None,
+            };
             (name.to_string(), want)
         })
         .collect();
     let desired = Desired { settings, tenants: Default::default() };
-    dbfleet_plan::plan("db-1", engine, &desired, observed, |n| catalog(engine).get(n).map_or(ApplyMethod::Restart, |p| p.apply))
+    dbfleet_plan::plan("db-1", engine, &desired, observed, |n| {
+        catalog(engine).get(n).map_or(ApplyMethod::Restart, |p| p.apply)
+    })
 }
 
 /// The engine's rendered files for these settings.
@@ -67,7 +78,12 @@ fn render(engine: EngineKind, version: &str, pairs: &[(&str, &str)]) -> Vec<dbfl
         .map(|(name, value)| {
             let parameter = catalog(engine).get(name).unwrap();
             let typed = parameter.normalize(engine, &Value::String(value.to_string())).unwrap();
-            dbfleet_render::Setting { name: &parameter.name, parameter, value: dbfleet_render::RenderValue::Typed(typed), origin: None }
+            dbfleet_render::Setting {
+                name: &parameter.name,
+                parameter,
+                value: dbfleet_render::RenderValue::Typed(typed),
+                origin: None,
+            }
         })
         .collect();
     let input = dbfleet_render::RenderInput {
@@ -144,7 +160,9 @@ mod http {
         let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         let mut i = 0;
         while i < lines.len() {
-            let Some(request) = lines[i].strip_prefix(">>> ") else { panic!("expected `>>> METHOD PATH`, found {:?}", lines[i]) };
+            let Some(request) = lines[i].strip_prefix(">>> ") else {
+                panic!("expected `>>> METHOD PATH`, found {:?}", lines[i])
+            };
             let (method, path) = request.split_once(' ').unwrap();
             i += 1;
             let start = i;
@@ -182,7 +200,10 @@ mod http {
                     let mut stream = BufReader::new(stream);
                     while let Some((seen, body)) = read_request(&mut stream).await {
                         let (status, reply) = answer(&state, &exchanges, seen, body);
-                        let head = format!("HTTP/1.1 {status} Replayed\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", reply.len());
+                        let head = format!(
+                            "HTTP/1.1 {status} Replayed\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                            reply.len()
+                        );
                         if stream.get_mut().write_all(format!("{head}{reply}").as_bytes()).await.is_err() {
                             return;
                         }
@@ -322,7 +343,10 @@ mod elasticsearch {
         conn.password = Some("s3cret".into());
         let error = ElasticsearchDriver::new(conn, Vec::new()).observe().await.unwrap_err();
         let seen = replay.finish();
-        assert!(matches!(&error, DriverError::Denied { reason, .. } if reason.contains("security_exception")), "{error:?}");
+        assert!(
+            matches!(&error, DriverError::Denied { reason, .. } if reason.contains("security_exception")),
+            "{error:?}"
+        );
         assert!(error.is_connection());
         assert!(!error.to_string().contains("s3cret"));
         // base64("dbfleet:s3cret")
@@ -336,7 +360,11 @@ mod elasticsearch {
         let mut conn = conn(ES, "8.15.0", &replay.address);
         conn.config_dir = Some(dir.path().to_path_buf());
         conn.restart_command = Some(vec!["true".into()]);
-        let files = vec![dbfleet_render::RenderedFile { path: "elasticsearch.yml".into(), contents: "cluster.name: prod\n".into(), sensitive: false }];
+        let files = vec![dbfleet_render::RenderedFile {
+            path: "elasticsearch.yml".into(),
+            contents: "cluster.name: prod\n".into(),
+            sensitive: false,
+        }];
         let driver = ElasticsearchDriver::new(conn, files);
         let plan = one_change(ES, "cluster.name", Action::Change, Some("prod"));
         let applied = driver.apply(&plan, true).await.unwrap();
@@ -371,7 +399,10 @@ mod elasticsearch {
         assert_eq!(s["jvm.heap.max"].value, Some(Typed::Bytes(2 << 30)));
         assert!(s["jvm.heap.max"].explicit);
         // The plan keeps the name change until a restart.
-        assert_eq!(plan_to(ES, &wanted, &observed).changes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["cluster.name"]);
+        assert_eq!(
+            plan_to(ES, &wanted, &observed).changes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["cluster.name"]
+        );
     }
 
     #[tokio::test]
@@ -428,7 +459,8 @@ mod mongo_wire {
         let mut exchanges = Vec::new();
         let mut i = 0;
         while i < lines.len() {
-            let head = lines[i].strip_prefix(">>> ").unwrap_or_else(|| panic!("expected `>>> command`, found {:?}", lines[i]));
+            let head =
+                lines[i].strip_prefix(">>> ").unwrap_or_else(|| panic!("expected `>>> command`, found {:?}", lines[i]));
             let (command, always) = match head.strip_suffix(" *") {
                 Some(command) => (command, true),
                 None => (head, false),
@@ -463,7 +495,9 @@ mod mongo_wire {
             _ => None,
         };
         match (a, b) {
-            (Bson::Document(x), Bson::Document(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w))),
+            (Bson::Document(x), Bson::Document(y)) => {
+                x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            }
             (Bson::Array(x), Bson::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w)),
             _ => match (number(a), number(b)) {
                 (Some(x), Some(y)) => x == y,
@@ -498,7 +532,8 @@ mod mongo_wire {
 
     fn answer(state: &Mutex<State>, exchanges: &[Exchange], command: Document) -> Document {
         let name = command.keys().next().cloned().unwrap_or_default();
-        let failure = |why: String| mongodb::bson::doc! { "ok": 0.0, "errmsg": why, "code": 59, "codeName": "CommandNotFound" };
+        let failure =
+            |why: String| mongodb::bson::doc! { "ok": 0.0, "errmsg": why, "code": 59, "codeName": "CommandNotFound" };
         if let Some(e) = exchanges.iter().find(|e| e.always && e.command == name) {
             return e.reply.clone();
         }
@@ -618,7 +653,8 @@ mod mongodb_driver {
 
     #[tokio::test]
     async fn apply_then_restore_send_the_recorded_commands() {
-        let replay = mongo_wire::replay(&["mongodb/handshake.wire", "mongodb/observe.wire", "mongodb/set-parameter.wire"]).await;
+        let replay =
+            mongo_wire::replay(&["mongodb/handshake.wire", "mongodb/observe.wire", "mongodb/set-parameter.wire"]).await;
         let driver = driver(&replay.address, "7.0.5");
         let before = driver.observe().await.unwrap();
         let plan = Plan {
@@ -642,7 +678,8 @@ mod mongodb_driver {
     #[tokio::test]
     async fn a_recorded_bad_value_is_a_rejection_of_that_setting() {
         let replay = mongo_wire::replay(&["mongodb/handshake.wire", "mongodb/set-parameter-rejected.wire"]).await;
-        let plan = one_change(MONGO, "setParameter.internalQueryFrameworkControl", Action::Change, Some("trySbeRestricted"));
+        let plan =
+            one_change(MONGO, "setParameter.internalQueryFrameworkControl", Action::Change, Some("trySbeRestricted"));
         let error = driver(&replay.address, "6.0.14").apply(&plan, false).await.unwrap_err();
         replay.finish();
         match error {
@@ -659,7 +696,10 @@ mod mongodb_driver {
         let replay = mongo_wire::replay(&["mongodb/handshake.wire", "mongodb/unauthorized.wire"]).await;
         let error = driver(&replay.address, "7.0.5").observe().await.unwrap_err();
         replay.finish();
-        assert!(matches!(&error, DriverError::Denied { reason, .. } if reason.contains("requires authentication")), "{error:?}");
+        assert!(
+            matches!(&error, DriverError::Denied { reason, .. } if reason.contains("requires authentication")),
+            "{error:?}"
+        );
     }
 
     #[tokio::test]
@@ -728,7 +768,8 @@ mod bolt {
             .map(|l| {
                 let (who, rest) = l.split_once(": ").unwrap_or_else(|| panic!("not a script line: {l}"));
                 let (message, fields) = rest.split_once(' ').unwrap_or((rest, ""));
-                let fields = serde_json::Deserializer::from_str(fields).into_iter::<Json>().map(Result::unwrap).collect();
+                let fields =
+                    serde_json::Deserializer::from_str(fields).into_iter::<Json>().map(Result::unwrap).collect();
                 Line { client: who == "C", message: message.to_string(), fields }
             })
             .collect()
@@ -795,7 +836,8 @@ mod bolt {
             *at += n;
             &data[*at - n..*at]
         };
-        let size = |at: &mut usize, width: usize| take(at, width).iter().fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+        let size =
+            |at: &mut usize, width: usize| take(at, width).iter().fold(0usize, |acc, b| acc << 8 | usize::from(*b));
         let marker = byte(at);
         let (kind, length) = match marker {
             0x80..=0x8F => ("string", usize::from(marker & 0x0F)),
@@ -910,7 +952,9 @@ mod bolt {
         while let Some((message, fields)) = read_message(&mut stream).await {
             let answers = match message.as_str() {
                 "HELLO" => script.hello.clone(),
-                "RESET" => vec![Line { client: false, message: "SUCCESS".into(), fields: vec![Json::Object(Map::new())] }],
+                "RESET" => {
+                    vec![Line { client: false, message: "SUCCESS".into(), fields: vec![Json::Object(Map::new())] }]
+                }
                 "GOODBYE" => return,
                 _ => next_answers(&script, &state, message, fields),
             };
@@ -932,7 +976,11 @@ mod bolt {
         state.seen.push((message.clone(), fields.clone()));
         let Some(want) = script.lines.get(state.next).filter(|l| l.client) else {
             state.problems.push(format!("unexpected {message} {fields:?}"));
-            return vec![Line { client: false, message: "FAILURE".into(), fields: vec![serde_json::json!({"code": "Stub.Unexpected", "message": "not in the recording"})] }];
+            return vec![Line {
+                client: false,
+                message: "FAILURE".into(),
+                fields: vec![serde_json::json!({"code": "Stub.Unexpected", "message": "not in the recording"})],
+            }];
         };
         state.next += 1;
         if want.message != message {
@@ -1018,7 +1066,13 @@ mod neo4j_driver {
         // What a server reported before a plan that changed these three.
         let mut before = Observed::default();
         for (name, raw) in [("db.logs.query.enabled", "OFF"), ("db.transaction.timeout", "10s")] {
-            let o = dbfleet_plan::ObservedSetting { value: None, raw: raw.into(), pending_restart: false, digest: None, explicit: false };
+            let o = dbfleet_plan::ObservedSetting {
+                value: None,
+                raw: raw.into(),
+                pending_restart: false,
+                digest: None,
+                explicit: false,
+            };
             before.settings.insert(name.into(), o);
         }
         let plan = Plan {
@@ -1078,7 +1132,11 @@ mod cassandra_driver {
         let info = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/recordings/cassandra/nodetool-info.txt");
         recording("cassandra/nodetool-info.txt");
         let log = dir.join("nodetool.log");
-        let failing = if fail { r#"echo "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'." >&2; exit 1"# } else { "" };
+        let failing = if fail {
+            r#"echo "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'." >&2; exit 1"#
+        } else {
+            ""
+        };
         let script = format!(
             r#"echo "$*" >> '{}'; if [ "$1" = info ]; then grep -v '^#' '{}'; exit 0; fi; {failing}"#,
             log.display(),
@@ -1094,7 +1152,8 @@ mod cassandra_driver {
     #[tokio::test]
     async fn apply_runs_nodetool_for_each_runtime_change() {
         let dir = tempfile::tempdir().unwrap();
-        let driver = CassandraDriver::new(conn(CASSANDRA, "4.1.5", "127.0.0.1:9042"), Vec::new()).with_nodetool(nodetool(dir.path(), false));
+        let driver = CassandraDriver::new(conn(CASSANDRA, "4.1.5", "127.0.0.1:9042"), Vec::new())
+            .with_nodetool(nodetool(dir.path(), false));
         let plan = Plan {
             instance: "db-1".into(),
             engine: CASSANDRA,
@@ -1130,9 +1189,11 @@ mod cassandra_driver {
         let mut conn = conn(CASSANDRA, "4.1.5", &node.local_addr().unwrap().to_string());
         conn.config_dir = Some(dir.path().join("conf"));
         let restarts = dir.path().join("restarts");
-        conn.restart_command = Some(vec!["sh".into(), "-c".into(), format!("echo restarted >> '{}'", restarts.display())]);
+        conn.restart_command =
+            Some(vec!["sh".into(), "-c".into(), format!("echo restarted >> '{}'", restarts.display())]);
         let wanted = [("compaction_throughput", "32MiB"), ("concurrent_reads", "64")];
-        let driver = CassandraDriver::new(conn, render(CASSANDRA, "4.1.5", &wanted)).with_nodetool(nodetool(dir.path(), false));
+        let driver =
+            CassandraDriver::new(conn, render(CASSANDRA, "4.1.5", &wanted)).with_nodetool(nodetool(dir.path(), false));
         let mut plan = one_change(CASSANDRA, "compaction_throughput", Action::Change, Some("32MiB"));
         plan.changes.push(change("concurrent_reads", Action::Change, Some("64")));
 
@@ -1148,7 +1209,8 @@ mod cassandra_driver {
     #[tokio::test]
     async fn a_failing_nodetool_fails_the_apply_with_its_message() {
         let dir = tempfile::tempdir().unwrap();
-        let driver = CassandraDriver::new(conn(CASSANDRA, "4.1.5", "127.0.0.1:9042"), Vec::new()).with_nodetool(nodetool(dir.path(), true));
+        let driver = CassandraDriver::new(conn(CASSANDRA, "4.1.5", "127.0.0.1:9042"), Vec::new())
+            .with_nodetool(nodetool(dir.path(), true));
         let plan = one_change(CASSANDRA, "concurrent_compactors", Action::Change, Some("4"));
         let error = driver.apply(&plan, false).await.unwrap_err();
         assert!(

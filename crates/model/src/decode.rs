@@ -94,7 +94,10 @@ impl<'de> de::Deserializer<'de> for &'de Node {
             NodeKind::Scalar { text, .. } if !self.is_null() => {
                 visitor.visit_borrowed_str::<DecodeError>(text).map_err(|e: DecodeError| e.at(&self.location))
             }
-            _ => Err(DecodeError { message: format!("expected a string, found a {}", self.describe()), location: Some(self.location.clone()) }),
+            _ => Err(DecodeError {
+                message: format!("expected a string, found a {}", self.describe()),
+                location: Some(self.location.clone()),
+            }),
         }
     }
 
@@ -106,7 +109,11 @@ impl<'de> de::Deserializer<'de> for &'de Node {
         if self.is_null() { visitor.visit_none() } else { visitor.visit_some(self) }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -123,7 +130,10 @@ impl<'de> de::Deserializer<'de> for &'de Node {
         }
         match &self.kind {
             NodeKind::Map(_) => self.deserialize_any(visitor),
-            _ => Err(DecodeError { message: format!("expected a map, found a {}", self.describe()), location: Some(self.location.clone()) }),
+            _ => Err(DecodeError {
+                message: format!("expected a map, found a {}", self.describe()),
+                location: Some(self.location.clone()),
+            }),
         }
     }
 
@@ -147,7 +157,9 @@ impl<'de> de::Deserializer<'de> for &'de Node {
                 let d: de::value::StrDeserializer<'_, DecodeError> = text.as_str().into_deserializer();
                 visitor.visit_enum(d)
             }
-            NodeKind::Map(entries) if entries.len() == 1 => visitor.visit_enum(Enum { key: &entries[0].0, value: &entries[0].1 }),
+            NodeKind::Map(entries) if entries.len() == 1 => {
+                visitor.visit_enum(Enum { key: &entries[0].0, value: &entries[0].1 })
+            }
             _ => Err(DecodeError { message: format!("expected a name, found a {}", self.describe()), location: None }),
         };
         result.map_err(|e| e.at(&self.location))
@@ -232,7 +244,11 @@ impl<'de> de::VariantAccess<'de> for &'de Node {
         de::Deserializer::deserialize_seq(self, visitor)
     }
 
-    fn struct_variant<V: Visitor<'de>>(self, _fields: &'static [&'static str], visitor: V) -> Result<V::Value, DecodeError> {
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
         de::Deserializer::deserialize_map(self, visitor)
     }
 }

@@ -37,15 +37,15 @@ impl Value {
             if let Ok(i) = s.parse::<i64>() {
                 return Value::Int(i);
             }
-            if let Some(hex) = s.strip_prefix("0x") {
-                if let Ok(i) = i64::from_str_radix(hex, 16) {
-                    return Value::Int(i);
-                }
+            if let Some(hex) = s.strip_prefix("0x")
+                && let Ok(i) = i64::from_str_radix(hex, 16)
+            {
+                return Value::Int(i);
             }
-            if s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E')) {
-                if let Ok(f) = s.parse::<f64>() {
-                    return Value::Float(f);
-                }
+            if s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+                && let Ok(f) = s.parse::<f64>()
+            {
+                return Value::Float(f);
             }
         }
         match s {
@@ -165,7 +165,10 @@ impl Value {
             Value::List(items) => format!("[{}]", items.iter().map(Value::to_yaml).collect::<Vec<_>>().join(", ")),
             Value::Map(map) => format!(
                 "{{{}}}",
-                map.iter().map(|(k, v)| format!("{}: {}", Value::String(k.clone()), v.to_yaml())).collect::<Vec<_>>().join(", ")
+                map.iter()
+                    .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), v.to_yaml()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             // Plain scalars and strings print the way YAML reads them back.
             other => other.to_string(),
@@ -236,55 +239,6 @@ impl fmt::Display for SecretRef {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_scalars_get_core_schema_types() {
-        assert_eq!(Value::from_plain_scalar("42"), Value::Int(42));
-        assert_eq!(Value::from_plain_scalar("-3"), Value::Int(-3));
-        assert_eq!(Value::from_plain_scalar("0.9"), Value::Float(0.9));
-        assert_eq!(Value::from_plain_scalar("true"), Value::Bool(true));
-        assert_eq!(Value::from_plain_scalar("~"), Value::Null);
-        assert_eq!(Value::from_plain_scalar("128MB"), Value::String("128MB".into()));
-        assert_eq!(Value::from_plain_scalar("on"), Value::String("on".into()));
-        assert_eq!(Value::from_plain_scalar("1e3"), Value::Float(1000.0));
-        assert_eq!(Value::from_plain_scalar("-"), Value::String("-".into()));
-    }
-
-    #[test]
-    fn secret_refs_round_trip() {
-        for text in ["env:PGPASS", "file:secrets/x.txt", "age:pg-prod", "vault:secret/db/pg#password"] {
-            let r: SecretRef = text.parse().unwrap();
-            assert_eq!(r.to_string(), text);
-        }
-        assert!(matches!("valt:x".parse::<SecretRef>(), Err(SecretRefError::UnknownProvider { suggestion: Some("vault"), .. })));
-        assert!("vault:secret#x".parse::<SecretRef>().is_err());
-    }
-
-    #[test]
-    fn yaml_round_trips() {
-        let v = Value::Map(BTreeMap::from([
-            ("a b".to_string(), Value::List(vec![Value::String("on".into()), Value::String("12".into()), Value::Int(12)])),
-            ("p".to_string(), Value::Secret("env:X".parse().unwrap())),
-            ("q".to_string(), Value::String("it's \"x\": y".into())),
-        ]));
-        let text = format!("k: {}\n", v.to_yaml());
-        let node = crate::yaml::parse("t", &text).unwrap();
-        let back = node.get("k").unwrap();
-        assert_eq!(back.get("a b").unwrap().to_value(), Value::List(vec![Value::String("on".into()), Value::String("12".into()), Value::Int(12)]));
-        assert_eq!(back.get("q").unwrap().to_value(), Value::String("it's \"x\": y".into()));
-        assert_eq!(back.get("p").unwrap().get("$secret").unwrap().as_str(), Some("env:X"));
-    }
-
-    #[test]
-    fn display_never_shows_more_than_the_reference() {
-        let v = Value::Secret("env:PGPASS".parse().unwrap());
-        assert_eq!(v.to_string(), "<secret env:PGPASS>");
-    }
-}
-
 /// Reads any self-describing input (YAML nodes, JSON) as a plain value.
 /// Secrets are never produced here: `$secret` maps are recognised by the
 /// fleet loader, which knows where they are allowed.
@@ -336,5 +290,63 @@ impl<'de> serde::Deserialize<'de> for Value {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_scalars_get_core_schema_types() {
+        assert_eq!(Value::from_plain_scalar("42"), Value::Int(42));
+        assert_eq!(Value::from_plain_scalar("-3"), Value::Int(-3));
+        assert_eq!(Value::from_plain_scalar("0.9"), Value::Float(0.9));
+        assert_eq!(Value::from_plain_scalar("true"), Value::Bool(true));
+        assert_eq!(Value::from_plain_scalar("~"), Value::Null);
+        assert_eq!(Value::from_plain_scalar("128MB"), Value::String("128MB".into()));
+        assert_eq!(Value::from_plain_scalar("on"), Value::String("on".into()));
+        assert_eq!(Value::from_plain_scalar("1e3"), Value::Float(1000.0));
+        assert_eq!(Value::from_plain_scalar("-"), Value::String("-".into()));
+    }
+
+    #[test]
+    fn secret_refs_round_trip() {
+        for text in ["env:PGPASS", "file:secrets/x.txt", "age:pg-prod", "vault:secret/db/pg#password"] {
+            let r: SecretRef = text.parse().unwrap();
+            assert_eq!(r.to_string(), text);
+        }
+        assert!(matches!(
+            "valt:x".parse::<SecretRef>(),
+            Err(SecretRefError::UnknownProvider { suggestion: Some("vault"), .. })
+        ));
+        assert!("vault:secret#x".parse::<SecretRef>().is_err());
+    }
+
+    #[test]
+    fn yaml_round_trips() {
+        let v = Value::Map(BTreeMap::from([
+            (
+                "a b".to_string(),
+                Value::List(vec![Value::String("on".into()), Value::String("12".into()), Value::Int(12)]),
+            ),
+            ("p".to_string(), Value::Secret("env:X".parse().unwrap())),
+            ("q".to_string(), Value::String("it's \"x\": y".into())),
+        ]));
+        let text = format!("k: {}\n", v.to_yaml());
+        let node = crate::yaml::parse("t", &text).unwrap();
+        let back = node.get("k").unwrap();
+        assert_eq!(
+            back.get("a b").unwrap().to_value(),
+            Value::List(vec![Value::String("on".into()), Value::String("12".into()), Value::Int(12)])
+        );
+        assert_eq!(back.get("q").unwrap().to_value(), Value::String("it's \"x\": y".into()));
+        assert_eq!(back.get("p").unwrap().get("$secret").unwrap().as_str(), Some("env:X"));
+    }
+
+    #[test]
+    fn display_never_shows_more_than_the_reference() {
+        let v = Value::Secret("env:PGPASS".parse().unwrap());
+        assert_eq!(v.to_string(), "<secret env:PGPASS>");
     }
 }

@@ -27,7 +27,11 @@ pub enum NodeKind {
     /// A scalar. `plain` is false for quoted and block scalars, which are
     /// always strings; plain scalars get their type from the YAML 1.2 core
     /// schema. `tag` is the local tag suffix, for example `str` for `!!str`.
-    Scalar { text: String, plain: bool, tag: Option<String> },
+    Scalar {
+        text: String,
+        plain: bool,
+        tag: Option<String>,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -216,11 +220,7 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 self.nodes += 1;
                 let tag = tag.map(|t| t.suffix.clone());
                 let node = Node {
-                    kind: NodeKind::Scalar {
-                        text: text.into_owned(),
-                        plain: matches!(style, ScalarStyle::Plain),
-                        tag,
-                    },
+                    kind: NodeKind::Scalar { text: text.into_owned(), plain: matches!(style, ScalarStyle::Plain), tag },
                     location: self.location(&span),
                 };
                 self.push(node, anchor);
@@ -236,7 +236,9 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 self.stack.push(Frame::Map { location, anchor, entries: Vec::new(), seen: HashSet::new(), key: None });
             }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Seq { location, anchor, items }) => self.push(Node { kind: NodeKind::Seq(items), location }, anchor),
+                Some(Frame::Seq { location, anchor, items }) => {
+                    self.push(Node { kind: NodeKind::Seq(items), location }, anchor)
+                }
                 Some(Frame::Map { location, anchor, entries, .. }) => {
                     self.push(Node { kind: NodeKind::Map(entries), location }, anchor)
                 }

@@ -268,13 +268,24 @@ impl fmt::Display for Plan {
             };
             let what = match c.action {
                 Action::Set => format!("{} = {}", c.name, c.to.as_deref().unwrap_or_default()),
-                Action::Change => format!("{}: {} -> {}", c.name, c.from.as_deref().unwrap_or_default(), c.to.as_deref().unwrap_or_default()),
+                Action::Change => format!(
+                    "{}: {} -> {}",
+                    c.name,
+                    c.from.as_deref().unwrap_or_default(),
+                    c.to.as_deref().unwrap_or_default()
+                ),
                 Action::Reset => format!("{} (was {}) -> default", c.name, c.from.as_deref().unwrap_or_default()),
             };
             writeln!(f, "    {} {who}{what}  [{}]", c.action.symbol(), c.apply)?;
         }
         let count = |a: Action| self.changes.iter().filter(|c| c.action == a).count();
-        write!(f, "    {} to set, {} to change, {} to reset", count(Action::Set), count(Action::Change), count(Action::Reset))?;
+        write!(
+            f,
+            "    {} to set, {} to change, {} to reset",
+            count(Action::Set),
+            count(Action::Change),
+            count(Action::Reset)
+        )?;
         if self.needs_restart() {
             write!(f, "; needs a restart")?;
         }
@@ -291,13 +302,22 @@ mod tests {
     }
 
     fn have(v: i64) -> ObservedSetting {
-        ObservedSetting { value: Some(Typed::Int(v)), raw: v.to_string(), pending_restart: false, digest: None, explicit: false }
+        ObservedSetting {
+            value: Some(Typed::Int(v)),
+            raw: v.to_string(),
+            pending_restart: false,
+            digest: None,
+            explicit: false,
+        }
     }
 
     /// Plans `desired` against `observed`, where the `managed` keys are
     /// held explicitly by the server.
     fn run(desired: &[(&str, DesiredSetting)], observed: &[(&str, ObservedSetting)], managed: &[&str]) -> Plan {
-        let d = Desired { settings: desired.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(), tenants: BTreeMap::new() };
+        let d = Desired {
+            settings: desired.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            tenants: BTreeMap::new(),
+        };
         let o = Observed {
             settings: observed
                 .iter()
@@ -315,7 +335,8 @@ mod tests {
 
     #[test]
     fn change_and_set() {
-        let p = run(&[("a", want(2, ApplyMethod::Reload)), ("b", want(3, ApplyMethod::Runtime))], &[("a", have(1))], &[]);
+        let p =
+            run(&[("a", want(2, ApplyMethod::Reload)), ("b", want(3, ApplyMethod::Runtime))], &[("a", have(1))], &[]);
         let actions: Vec<_> = p.changes.iter().map(|c| (c.name.as_str(), c.action)).collect();
         // Runtime before reload.
         assert_eq!(actions, [("b", Action::Set), ("a", Action::Change)]);
@@ -323,7 +344,11 @@ mod tests {
 
     #[test]
     fn restart_changes_come_last_and_are_flagged() {
-        let p = run(&[("shared_buffers", want(2, ApplyMethod::Restart)), ("work_mem", want(3, ApplyMethod::Reload))], &[], &[]);
+        let p = run(
+            &[("shared_buffers", want(2, ApplyMethod::Restart)), ("work_mem", want(3, ApplyMethod::Reload))],
+            &[],
+            &[],
+        );
         assert_eq!(p.changes.last().unwrap().name, "shared_buffers");
         assert!(p.needs_restart());
         assert_eq!(p.needs(), Some(ApplyMethod::Restart));
@@ -343,8 +368,27 @@ mod tests {
 
     #[test]
     fn secrets_are_never_displayed() {
-        let secret = DesiredSetting { value: None, native: "hunter2".into(), apply: ApplyMethod::Runtime, sensitive: true, origin: None };
-        let p = run(&[("requirepass", secret)], &[("requirepass", ObservedSetting { value: None, raw: "old".into(), pending_restart: false, digest: None, explicit: false })], &[]);
+        let secret = DesiredSetting {
+            value: None,
+            native: "hunter2".into(),
+            apply: ApplyMethod::Runtime,
+            sensitive: true,
+            origin: None,
+        };
+        let p = run(
+            &[("requirepass", secret)],
+            &[(
+                "requirepass",
+                ObservedSetting {
+                    value: None,
+                    raw: "old".into(),
+                    pending_restart: false,
+                    digest: None,
+                    explicit: false,
+                },
+            )],
+            &[],
+        );
         let text = p.to_string();
         assert!(!text.contains("hunter2") && !text.contains("old"), "{text}");
         assert!(!format!("{:?}", serde_json_like(&p)).contains("hunter2"));
@@ -357,11 +401,29 @@ mod tests {
 
     #[test]
     fn secrets_equal_by_digest_are_not_changed() {
-        let secret = DesiredSetting { value: None, native: "hunter2".into(), apply: ApplyMethod::Runtime, sensitive: true, origin: None };
-        let have = ObservedSetting { value: None, raw: "(sensitive)".into(), pending_restart: false, digest: Some(secret_digest("hunter2")), explicit: false };
+        let secret = DesiredSetting {
+            value: None,
+            native: "hunter2".into(),
+            apply: ApplyMethod::Runtime,
+            sensitive: true,
+            origin: None,
+        };
+        let have = ObservedSetting {
+            value: None,
+            raw: "(sensitive)".into(),
+            pending_restart: false,
+            digest: Some(secret_digest("hunter2")),
+            explicit: false,
+        };
         assert!(run(&[("requirepass", secret.clone())], &[("requirepass", have)], &[]).is_empty());
         // A server that hides the secret entirely gets it sent again.
-        let hidden = ObservedSetting { value: None, raw: "(sensitive)".into(), pending_restart: false, digest: None, explicit: false };
+        let hidden = ObservedSetting {
+            value: None,
+            raw: "(sensitive)".into(),
+            pending_restart: false,
+            digest: None,
+            explicit: false,
+        };
         assert_eq!(run(&[("requirepass", secret)], &[("requirepass", hidden)], &[]).changes.len(), 1);
     }
 

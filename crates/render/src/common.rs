@@ -13,7 +13,10 @@ use crate::{RenderInput, RenderValue, Setting, TenantInput};
 /// bytes.
 pub(crate) fn header_lines(input: &RenderInput<'_>) -> [String; 2] {
     [
-        format!("Rendered by dbfleet for {} ({} {}), fleet {}, revision {}.", input.instance, input.engine, input.version, input.fleet, input.revision),
+        format!(
+            "Rendered by dbfleet for {} ({} {}), fleet {}, revision {}.",
+            input.instance, input.engine, input.version, input.fleet, input.revision
+        ),
         "Do not edit: dbfleet overwrites this file; change the fleet repo instead.".to_string(),
     ]
 }

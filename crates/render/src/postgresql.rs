@@ -196,10 +196,8 @@ fn pg_hba(input: &RenderInput<'_>, hba: &Setting<'_>) -> Result<RenderedFile, Re
     for rule in &rules {
         rule_fields(rule).map_err(|reason| unrenderable(format!("rule `{rule}`: {reason}")))?;
     }
-    let ssl = input
-        .settings
-        .iter()
-        .any(|s| s.name == "ssl" && matches!(s.value, RenderValue::Typed(Typed::Bool(true))));
+    let ssl =
+        input.settings.iter().any(|s| s.name == "ssl" && matches!(s.value, RenderValue::Typed(Typed::Bool(true))));
     let mut text = common::hash_header(input);
     let mut tenants: Vec<&str> = input.tenants.iter().map(|t| t.tenant).collect();
     tenants.sort_unstable();
@@ -236,7 +234,9 @@ pub(crate) fn parse(file_name: &str, text: &str) -> Result<Parsed, ParseError> {
     let base = file_name.rsplit('/').next().unwrap_or(file_name);
     match base {
         "pg_hba.conf" => Ok(parse_hba(text)),
-        "pg_ident.conf" => Ok(unmapped_lines(text, "user name maps are not catalog parameters; dbfleet does not manage them")),
+        "pg_ident.conf" => {
+            Ok(unmapped_lines(text, "user name maps are not catalog parameters; dbfleet does not manage them"))
+        }
         _ if base.ends_with(".conf") => parse_conf(text),
         _ => Err(ParseError {
             line: 0,

@@ -10,7 +10,11 @@ use secrecy::SecretString;
 
 use crate::{RenderInput, RenderValue, RenderedFile, Setting, TenantInput};
 
-fn settings<'v>(v: &'v Validated<'_>, secret: &dyn Fn(&SecretRef) -> Result<SecretString, String>, diags: &mut Diagnostics) -> Vec<Setting<'v>> {
+fn settings<'v>(
+    v: &'v Validated<'_>,
+    secret: &dyn Fn(&SecretRef) -> Result<SecretString, String>,
+    diags: &mut Diagnostics,
+) -> Vec<Setting<'v>> {
     let mut out = Vec::new();
     for (name, c) in &v.settings {
         let value = match &c.value {
@@ -18,7 +22,11 @@ fn settings<'v>(v: &'v Validated<'_>, secret: &dyn Fn(&SecretRef) -> Result<Secr
             CheckedValue::Secret(r) => match secret(r) {
                 Ok(s) => RenderValue::Secret(s),
                 Err(e) => {
-                    diags.push(Diagnostic::error("secret", format!("secret `{r}`: {e}")).at_opt(c.location().cloned()).target(v.info.id.to_string()));
+                    diags.push(
+                        Diagnostic::error("secret", format!("secret `{r}`: {e}"))
+                            .at_opt(c.location().cloned())
+                            .target(v.info.id.to_string()),
+                    );
                     continue;
                 }
             },
@@ -55,7 +63,10 @@ pub fn render_validated(
             settings: settings(v, secret, &mut diags),
             tenants: on_instance
                 .iter()
-                .map(|t| TenantInput { tenant: t.info.tenant.as_deref().unwrap_or_default(), settings: settings(t, secret, &mut diags) })
+                .map(|t| TenantInput {
+                    tenant: t.info.tenant.as_deref().unwrap_or_default(),
+                    settings: settings(t, secret, &mut diags),
+                })
                 .collect(),
         };
         match crate::render(&input) {

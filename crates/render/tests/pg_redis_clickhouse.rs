@@ -345,8 +345,7 @@ fn postgresql_enforces_the_rendered_pg_hba() {
     let rules = "[local all all trust, host all postgres 127.0.0.1/32 trust, \
                  host all all 127.0.0.1/32 scram-sha-256]";
     let mut input = input(engine, v15, settings(engine, v15, &[("hba", rules)]));
-    input.tenants =
-        ["acme", "zeta"].map(|tenant| TenantInput { tenant, settings: Vec::new() }).into_iter().collect();
+    input.tenants = ["acme", "zeta"].map(|tenant| TenantInput { tenant, settings: Vec::new() }).into_iter().collect();
     let files = dbfleet_render::render(&input).unwrap();
 
     let pg = PgServer::start().unwrap();
@@ -374,7 +373,9 @@ fn postgresql_enforces_the_rendered_pg_hba() {
     // Each tenant reaches its own database with its password, and nothing else.
     assert_eq!(psql_as(&pg, "zeta", "zeta-pw", "zeta").as_deref(), Ok("zeta"));
     assert_eq!(psql_as(&pg, "acme", "acme-pw", "acme").as_deref(), Ok("acme"));
-    for (user, password, db) in [("zeta", "zeta-pw", "acme"), ("acme", "acme-pw", "postgres"), ("zeta", "zeta-pw", "other")] {
+    for (user, password, db) in
+        [("zeta", "zeta-pw", "acme"), ("acme", "acme-pw", "postgres"), ("zeta", "zeta-pw", "other")]
+    {
         let err = psql_as(&pg, user, password, db).unwrap_err();
         assert!(err.contains("pg_hba.conf rejects connection"), "{user} into {db}: {err}");
     }

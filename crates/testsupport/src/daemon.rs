@@ -15,8 +15,8 @@ use nix::unistd::Pid;
 use crate::error::{Error, Result};
 use crate::ports::{self, Ports};
 use crate::process::{
-    self, LogMark, Logs, NotReady, START_TIMEOUT, STOP_TIMEOUT, is_alive, read_pid_file,
-    send_signal, shell_join, shell_quote, wait_for, wait_until_ready,
+    self, LogMark, Logs, NotReady, START_TIMEOUT, STOP_TIMEOUT, is_alive, read_pid_file, send_signal, shell_join,
+    shell_quote, wait_for, wait_until_ready,
 };
 use crate::scratch::Scratch;
 
@@ -75,22 +75,10 @@ impl Daemon {
             let mut log_files = spec.logs.clone();
             log_files.push(scratch.join(LAUNCH_LOG));
             let logs = Logs::new(log_files);
-            let parts = Parts {
-                server,
-                spec: &spec,
-                logs: &logs,
-                ports: &ports,
-                scratch: &scratch,
-            };
+            let parts = Parts { server, spec: &spec, logs: &logs, ports: &ports, scratch: &scratch };
             match parts.launch(&spec.start) {
                 Ok(()) => {
-                    return Ok(Daemon {
-                        server,
-                        spec,
-                        logs,
-                        ports,
-                        scratch,
-                    });
+                    return Ok(Daemon { server, spec, logs, ports, scratch });
                 }
                 Err(err) if err.is_port_collision() && attempt < PORT_ATTEMPTS => attempt += 1,
                 // Dropping `scratch` cleans up what the attempt left.
@@ -100,13 +88,7 @@ impl Daemon {
     }
 
     fn parts(&self) -> Parts<'_> {
-        Parts {
-            server: self.server,
-            spec: &self.spec,
-            logs: &self.logs,
-            ports: &self.ports,
-            scratch: &self.scratch,
-        }
+        Parts { server: self.server, spec: &self.spec, logs: &self.logs, ports: &self.ports, scratch: &self.scratch }
     }
 
     pub(crate) fn scratch(&self) -> &Scratch {
@@ -128,13 +110,7 @@ impl Daemon {
 
     /// Fails with [`Error::NotRunning`] unless the server runs.
     pub(crate) fn require_running(&self) -> Result<()> {
-        if self.is_running() {
-            Ok(())
-        } else {
-            Err(Error::NotRunning {
-                server: self.server,
-            })
-        }
+        if self.is_running() { Ok(()) } else { Err(Error::NotRunning { server: self.server }) }
     }
 
     /// Waits until the server answers, e.g. after something else ran its
@@ -152,9 +128,11 @@ impl Daemon {
             return Ok(());
         };
         let mark = self.logs.mark();
-        let asked = self.spec.stop.as_ref().is_some_and(|argv| {
-            process::run(process::command(argv).current_dir(self.scratch.path())).is_ok()
-        });
+        let asked = self
+            .spec
+            .stop
+            .as_ref()
+            .is_some_and(|argv| process::run(process::command(argv).current_dir(self.scratch.path())).is_ok());
         if !asked {
             send_signal(pid, Signal::SIGTERM);
         }
@@ -164,10 +142,7 @@ impl Daemon {
         self.scratch.kill_all();
         Err(Error::Stop {
             server: self.server,
-            reason: format!(
-                "still running {}s after being asked to stop: killed",
-                STOP_TIMEOUT.as_secs()
-            ),
+            reason: format!("still running {}s after being asked to stop: killed", STOP_TIMEOUT.as_secs()),
             log_tail: self.logs.tail(Some(&mark)),
         })
     }
@@ -175,9 +150,7 @@ impl Daemon {
     /// SIGKILLs the main process only, as a crash would, and waits until it
     /// is gone. Its children (PostgreSQL's backends) are left to notice.
     pub(crate) fn kill(&self) -> Result<()> {
-        let pid = self.pid().ok_or(Error::NotRunning {
-            server: self.server,
-        })?;
+        let pid = self.pid().ok_or(Error::NotRunning { server: self.server })?;
         send_signal(pid, Signal::SIGKILL);
         if !wait_for(Duration::from_secs(10), || !is_alive(pid)) {
             return Err(Error::Stop {
@@ -219,12 +192,9 @@ impl Daemon {
     pub(crate) fn restart_command(&self) -> Vec<String> {
         match &self.spec.restart {
             Some(argv) => argv.clone(),
-            None => restart_script(
-                self.scratch.marker(),
-                &self.spec.pid_file,
-                self.spec.stop.as_deref(),
-                &self.spec.start,
-            ),
+            None => {
+                restart_script(self.scratch.marker(), &self.spec.pid_file, self.spec.stop.as_deref(), &self.spec.start)
+            }
         }
     }
 
@@ -311,18 +281,10 @@ impl Parts<'_> {
     /// Runs a launcher (start or restart) and waits until the server is ready.
     fn launch(&self, argv: &[String]) -> Result<()> {
         let mark = self.logs.mark();
-        let status = process::launch(
-            argv,
-            self.scratch.path(),
-            self.scratch.marker(),
-            &self.scratch.join(LAUNCH_LOG),
-        )?;
+        let status = process::launch(argv, self.scratch.path(), self.scratch.marker(), &self.scratch.join(LAUNCH_LOG))?;
         if !status.success() {
             self.scratch.kill_all();
-            return Err(self.start_error(
-                format!("`{}` exited with {status}", shell_join(argv)),
-                &mark,
-            ));
+            return Err(self.start_error(format!("`{}` exited with {status}", shell_join(argv)), &mark));
         }
         self.await_ready(&mark).inspect_err(|_| {
             self.scratch.kill_all();
@@ -340,12 +302,7 @@ impl Parts<'_> {
                 // immediate stop or kill must find it.
                 && self.pid().is_some()
         };
-        wait_until_ready(
-            START_TIMEOUT,
-            || !self.scratch.processes().is_empty(),
-            ready,
-        )
-        .map_err(|why| {
+        wait_until_ready(START_TIMEOUT, || !self.scratch.processes().is_empty(), ready).map_err(|why| {
             let reason = match why {
                 NotReady::Exited => "it exited".to_owned(),
                 NotReady::TimedOut => {
@@ -357,11 +314,7 @@ impl Parts<'_> {
     }
 
     fn start_error(&self, reason: String, mark: &LogMark) -> Error {
-        Error::Start {
-            server: self.server,
-            reason,
-            log_tail: self.logs.tail(Some(mark)),
-        }
+        Error::Start { server: self.server, reason, log_tail: self.logs.tail(Some(mark)) }
     }
 }
 
@@ -386,10 +339,7 @@ fn restart_script(
     start: &[String],
 ) -> Vec<String> {
     let stop = match stop {
-        Some(argv) => format!(
-            "{} >/dev/null 2>&1 || kill -TERM \"$pid\"",
-            shell_join(argv)
-        ),
+        Some(argv) => format!("{} >/dev/null 2>&1 || kill -TERM \"$pid\"", shell_join(argv)),
         None => "kill -TERM \"$pid\"".to_owned(),
     };
     let script = format!(

@@ -83,10 +83,7 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn missing(what: impl Into<String>) -> Self {
-        Error::Missing {
-            what: what.into(),
-            hint: INSTALL_HINT,
-        }
+        Error::Missing { what: what.into(), hint: INSTALL_HINT }
     }
 
     pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(io::Error) -> Self {
@@ -98,9 +95,7 @@ impl Error {
     /// between our probe and its bind: such a start is retried on new ports.
     pub(crate) fn is_port_collision(&self) -> bool {
         match self {
-            Error::Start {
-                reason, log_tail, ..
-            } => {
+            Error::Start { reason, log_tail, .. } => {
                 let text = format!("{reason}\n{log_tail}").to_ascii_lowercase();
                 text.contains("address already in use")
             }

@@ -40,10 +40,7 @@ pub(crate) fn request(
     let mut stream = TcpStream::connect_timeout(&addr, timeout.min(Duration::from_secs(5)))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\n", body.len());
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -55,10 +52,7 @@ pub(crate) fn request(
     parse(&raw).ok_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!(
-                "malformed HTTP response: {:?}",
-                String::from_utf8_lossy(&raw)
-            ),
+            format!("malformed HTTP response: {:?}", String::from_utf8_lossy(&raw)),
         )
     })
 }
@@ -77,11 +71,7 @@ pub(crate) fn request_ok(
     if response.is_success() {
         Ok(response)
     } else {
-        Err(Error::Http {
-            url,
-            status: response.status,
-            body: response.body,
-        })
+        Err(Error::Http { url, status: response.status, body: response.body })
     }
 }
 
@@ -93,13 +83,7 @@ pub(crate) fn get_is_ok(port: u16, path: &str) -> bool {
 fn parse(raw: &[u8]) -> Option<HttpResponse> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let status = head
-        .lines()
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
+    let status = head.lines().next()?.split_whitespace().nth(1)?.parse().ok()?;
     let body = String::from_utf8_lossy(&raw[split + 4..]).into_owned();
     Some(HttpResponse { status, body })
 }

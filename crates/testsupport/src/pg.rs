@@ -89,16 +89,8 @@ impl PgServer {
         let psql = require_executable("psql", &[bin.to_owned()])?;
         let (as_postgres, owner) = if geteuid().is_root() {
             let runuser = require_executable("runuser", &["/usr/sbin".into(), "/sbin".into()])?;
-            let user = User::from_name(USER)
-                .ok()
-                .flatten()
-                .ok_or_else(|| Error::missing("the `postgres` OS user"))?;
-            let prefix = vec![
-                runuser.display().to_string(),
-                "-u".into(),
-                USER.into(),
-                "--".into(),
-            ];
+            let user = User::from_name(USER).ok().flatten().ok_or_else(|| Error::missing("the `postgres` OS user"))?;
+            let prefix = vec![runuser.display().to_string(), "-u".into(), USER.into(), "--".into()];
             (prefix, Some((user.uid, user.gid)))
         } else {
             (Vec::new(), None)
@@ -116,21 +108,8 @@ impl PgServer {
         };
 
         let data = data_dir.to_string_lossy();
-        let initdb = tool(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                USER,
-                "-A",
-                "trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ],
-        );
+        let initdb =
+            tool("initdb", &["-D", &data, "-U", USER, "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"]);
         // Run from inside the dir: as `postgres`, the test's cwd may be unreadable.
         process::run(process::command(&initdb).current_dir(scratch.path()))?;
         append_lines(&config_file, &options.conf_lines)?;
@@ -157,9 +136,7 @@ impl PgServer {
             Ok(Spec {
                 start: pg_ctl(&["-l", &log, "-w", "-t", "60", "-o", &opts, "start"]),
                 stop: Some(pg_ctl(&["-m", "fast", "-w", "-t", "60", "stop"])),
-                restart: Some(pg_ctl(&[
-                    "-l", &log, "-m", "fast", "-w", "-t", "60", "restart",
-                ])),
+                restart: Some(pg_ctl(&["-l", &log, "-m", "fast", "-w", "-t", "60", "restart"])),
                 // Immediate, not SIGKILL: the postmaster then releases its
                 // shared memory.
                 quick_stop: Some(pg_ctl(&["-m", "immediate", "-w", "stop"])),
@@ -168,13 +145,7 @@ impl PgServer {
                 ready: |ports| ports::accepts(ports[0]),
             })
         })?;
-        Ok(PgServer {
-            daemon,
-            psql,
-            data_dir,
-            config_file,
-            log_file,
-        })
+        Ok(PgServer { daemon, psql, data_dir, config_file, log_file })
     }
 
     /// Always `127.0.0.1`.
@@ -215,10 +186,7 @@ impl PgServer {
     /// `host=127.0.0.1 port=… user=postgres dbname=postgres`, as
     /// tokio-postgres and libpq take it.
     pub fn connection_string(&self) -> String {
-        format!(
-            "host=127.0.0.1 port={} user={USER} dbname=postgres",
-            self.port()
-        )
+        format!("host=127.0.0.1 port={} user={USER} dbname=postgres", self.port())
     }
 
     daemon::lifecycle_methods! {
@@ -255,10 +223,7 @@ impl PgServer {
 
 impl std::fmt::Debug for PgServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgServer")
-            .field("port", &self.port())
-            .field("data_dir", &self.data_dir)
-            .finish()
+        f.debug_struct("PgServer").field("port", &self.port()).field("data_dir", &self.data_dir).finish()
     }
 }
 

@@ -77,11 +77,8 @@ fn probe(count: usize, consecutive: bool) -> Option<Vec<u16>> {
     let mut held = vec![first];
     let mut ports = vec![base];
     for i in 1..count {
-        let listener = if consecutive {
-            bind(base.checked_add(u16::try_from(i).ok()?)?).ok()?
-        } else {
-            bind(0).ok()?
-        };
+        let listener =
+            if consecutive { bind(base.checked_add(u16::try_from(i).ok()?)?).ok()? } else { bind(0).ok()? };
         ports.push(listener.local_addr().ok()?.port());
         held.push(listener);
     }
@@ -103,11 +100,7 @@ pub(crate) fn listened_by(ports: &[u16], pids: &[Pid]) -> bool {
     };
     let inodes = listening_inodes(&table);
     let ours: BTreeSet<u64> = pids.iter().flat_map(|pid| socket_inodes(*pid)).collect();
-    ports.iter().all(|port| {
-        inodes
-            .iter()
-            .any(|(p, inode)| p == port && ours.contains(inode))
-    })
+    ports.iter().all(|port| inodes.iter().any(|(p, inode)| p == port && ours.contains(inode)))
 }
 
 /// (port, socket inode) of every listening IPv4 TCP socket. Lines look like
@@ -139,11 +132,7 @@ fn socket_inodes(pid: Pid) -> Vec<u64> {
         .filter_map(|entry| {
             let target = fs::read_link(entry.path()).ok()?;
             let target = target.to_str()?;
-            target
-                .strip_prefix("socket:[")?
-                .strip_suffix(']')?
-                .parse()
-                .ok()
+            target.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
         })
         .collect()
 }

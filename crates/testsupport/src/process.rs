@@ -56,16 +56,11 @@ pub(crate) fn command<S: AsRef<OsStr>>(argv: &[S]) -> Command {
 /// and returns its stdout without trailing newlines; a failure carries its
 /// output.
 pub(crate) fn run(cmd: &mut Command) -> Result<String> {
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(Error::io(format!("running {}", describe(cmd))))?;
+    let output = cmd.stdin(Stdio::null()).output().map_err(Error::io(format!("running {}", describe(cmd))))?;
     if !output.status.success() {
         return Err(command_error(cmd, &output));
     }
-    Ok(trim_newlines(
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    ))
+    Ok(trim_newlines(String::from_utf8_lossy(&output.stdout).into_owned()))
 }
 
 fn command_error(cmd: &Command, output: &Output) -> Error {
@@ -88,20 +83,13 @@ pub(crate) fn trim_newlines(mut s: String) -> String {
 /// daemon's launcher, with `env` set to mark the server's processes. Its output goes to `log` (appended), not to a pipe: a
 /// daemon that inherited the pipe would hold it open and `output()` would
 /// wait for the daemon to exit.
-pub(crate) fn launch(
-    argv: &[String],
-    cwd: &Path,
-    env: (&str, &Path),
-    log: &Path,
-) -> Result<ExitStatus> {
+pub(crate) fn launch(argv: &[String], cwd: &Path, env: (&str, &Path), log: &Path) -> Result<ExitStatus> {
     let out = OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .map_err(Error::io(format!("opening {}", log.display())))?;
-    let err = out
-        .try_clone()
-        .map_err(Error::io(format!("opening {}", log.display())))?;
+    let err = out.try_clone().map_err(Error::io(format!("opening {}", log.display())))?;
     command(argv)
         .current_dir(cwd)
         .env(env.0, env.1)
@@ -123,22 +111,12 @@ pub(crate) fn describe(cmd: &Command) -> String {
 
 /// Quotes a word for `sh`.
 pub(crate) fn shell_quote(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b));
-    if safe {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    let safe = !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b));
+    if safe { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
 pub(crate) fn shell_join(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
+    argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
 }
 
 /// Why [`wait_until_ready`] gave up.
@@ -164,11 +142,7 @@ pub(crate) fn wait_until_ready(
         if !alive() {
             // It may have become ready and then handed over to a child in
             // between the two checks: look once more before giving up.
-            return if ready() {
-                Ok(())
-            } else {
-                Err(NotReady::Exited)
-            };
+            return if ready() { Ok(()) } else { Err(NotReady::Exited) };
         }
         if Instant::now() >= deadline {
             return Err(NotReady::TimedOut);
@@ -206,10 +180,7 @@ pub(crate) fn is_alive(pid: Pid) -> bool {
     };
     // The state follows the command name, which is in parentheses and may
     // itself contain spaces and parentheses.
-    match stat
-        .rfind(')')
-        .and_then(|i| stat[i + 1..].split_whitespace().next())
-    {
+    match stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next()) {
         Some(state) => !matches!(state, "Z" | "X" | "x"),
         None => false,
     }
@@ -238,12 +209,7 @@ impl Logs {
     }
 
     pub(crate) fn mark(&self) -> LogMark {
-        LogMark(
-            self.files
-                .iter()
-                .map(|f| fs::metadata(f).map_or(0, |m| m.len()))
-                .collect(),
-        )
+        LogMark(self.files.iter().map(|f| fs::metadata(f).map_or(0, |m| m.len())).collect())
     }
 
     /// The last lines of every non-empty log since `mark` (or since the

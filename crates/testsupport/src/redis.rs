@@ -59,10 +59,7 @@ impl RedisServer {
             }
             write_file(&config_file, &config)?;
             Ok(Spec {
-                start: vec![
-                    server.display().to_string(),
-                    config_file.display().to_string(),
-                ],
+                start: vec![server.display().to_string(), config_file.display().to_string()],
                 stop: Some(cli_argv(&cli, port, &["shutdown", "nosave"])),
                 restart: None,
                 // Nothing to save, nothing left outside the dir: SIGKILL is fine.
@@ -72,12 +69,7 @@ impl RedisServer {
                 ready: |ports| answers_ping(ports[0]),
             })
         })?;
-        Ok(RedisServer {
-            daemon,
-            cli,
-            config_file,
-            log_file,
-        })
+        Ok(RedisServer { daemon, cli, config_file, log_file })
     }
 
     /// The TCP port.
@@ -131,31 +123,18 @@ impl RedisServer {
         self.daemon.require_running()?;
         let mut all = vec!["-e"];
         all.extend_from_slice(args);
-        process::run(&mut process::command(&cli_argv(
-            &self.cli,
-            self.port(),
-            &all,
-        )))
+        process::run(&mut process::command(&cli_argv(&self.cli, self.port(), &all)))
     }
 }
 
 impl std::fmt::Debug for RedisServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisServer")
-            .field("port", &self.port())
-            .field("config_file", &self.config_file)
-            .finish()
+        f.debug_struct("RedisServer").field("port", &self.port()).field("config_file", &self.config_file).finish()
     }
 }
 
 fn cli_argv(cli: &Path, port: u16, args: &[&str]) -> Vec<String> {
-    let mut argv = vec![
-        cli.display().to_string(),
-        "-h".into(),
-        "127.0.0.1".into(),
-        "-p".into(),
-        port.to_string(),
-    ];
+    let mut argv = vec![cli.display().to_string(), "-h".into(), "127.0.0.1".into(), "-p".into(), port.to_string()];
     argv.extend(args.iter().map(|a| (*a).to_owned()));
     argv
 }
@@ -170,7 +149,5 @@ fn answers_ping(port: u16) -> bool {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let mut reply = [0u8; 64];
     stream.write_all(b"PING\r\n").is_ok()
-        && stream
-            .read(&mut reply)
-            .is_ok_and(|n| reply[..n].starts_with(b"+PONG") || reply[..n].starts_with(b"-NOAUTH"))
+        && stream.read(&mut reply).is_ok_and(|n| reply[..n].starts_with(b"+PONG") || reply[..n].starts_with(b"-NOAUTH"))
 }

@@ -74,11 +74,7 @@ impl Scratch {
     /// (PostgreSQL's must belong to the `postgres` user), and its guard.
     /// `cleanup_hook` is a `sh` snippet run with the dir as `$1` after every
     /// process in it is gone, both on drop and by the guard.
-    pub(crate) fn new(
-        server: &str,
-        owner: Option<(Uid, Gid)>,
-        cleanup_hook: &'static str,
-    ) -> Result<Scratch> {
+    pub(crate) fn new(server: &str, owner: Option<(Uid, Gid)>, cleanup_hook: &'static str) -> Result<Scratch> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("dbfleet-{server}-"))
             .tempdir()
@@ -87,11 +83,7 @@ impl Scratch {
         let path = dir.keep();
         // /proc shows canonical paths: compare against the same.
         let path = fs::canonicalize(&path).unwrap_or(path);
-        let mut scratch = Scratch {
-            path,
-            cleanup_hook,
-            guard: None,
-        };
+        let mut scratch = Scratch { path, cleanup_hook, guard: None };
         if let Some((uid, gid)) = owner {
             std::os::unix::fs::chown(&scratch.path, Some(uid.as_raw()), Some(gid.as_raw()))
                 .map_err(Error::io(format!("chown {}", scratch.path.display())))?;
@@ -146,9 +138,7 @@ impl Scratch {
         };
         let mut wanted = format!("{MARKER}=").into_bytes();
         wanted.extend_from_slice(self.path.as_os_str().as_bytes());
-        environ
-            .split(|b| *b == 0)
-            .any(|var| var == wanted.as_slice())
+        environ.split(|b| *b == 0).any(|var| var == wanted.as_slice())
     }
 
     /// Waits until no process lives in the dir.

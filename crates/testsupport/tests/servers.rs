@@ -55,20 +55,10 @@ fn postgres_lifecycle() {
     assert_eq!(pg.psql("SELECT 1").unwrap(), "1");
     assert_eq!(pg.host(), "127.0.0.1");
     assert_eq!(pg.user(), "postgres");
-    assert!(
-        pg.connection_string()
-            .contains(&format!("port={}", pg.port()))
-    );
+    assert!(pg.connection_string().contains(&format!("port={}", pg.port())));
     assert!(pg.config_file().ends_with("data/postgresql.conf") && pg.config_file().exists());
-    assert!(
-        pg.socket_dir()
-            .join(format!(".s.PGSQL.{}", pg.port()))
-            .exists()
-    );
-    assert_eq!(
-        pg.psql("SHOW data_directory").unwrap(),
-        pg.data_dir().to_str().unwrap()
-    );
+    assert!(pg.socket_dir().join(format!(".s.PGSQL.{}", pg.port())).exists());
+    assert_eq!(pg.psql("SHOW data_directory").unwrap(), pg.data_dir().to_str().unwrap());
     let port = pg.port();
 
     // Restart keeps the port; a pending_restart setting takes effect.
@@ -85,10 +75,7 @@ fn postgres_lifecycle() {
     let before = pg.psql("SELECT pg_postmaster_start_time()").unwrap();
     run_argv(&argv);
     pg.wait_ready().unwrap();
-    assert_ne!(
-        pg.psql("SELECT pg_postmaster_start_time()").unwrap(),
-        before
-    );
+    assert_ne!(pg.psql("SELECT pg_postmaster_start_time()").unwrap(), before);
 
     pg.stop().unwrap();
     assert!(!pg.is_running());
@@ -102,11 +89,7 @@ fn postgres_lifecycle() {
     assert!(!pg.is_running());
     pg.start_again().unwrap();
     assert_eq!(pg.psql("SELECT x FROM t").unwrap(), "7");
-    assert!(
-        pg.log_tail().contains("database system was interrupted"),
-        "{}",
-        pg.log_tail()
-    );
+    assert!(pg.log_tail().contains("database system was interrupted"), "{}", pg.log_tail());
 
     let bad = pg.psql("SELEC 1").unwrap_err();
     assert!(bad.to_string().contains("syntax error"), "{bad}");
@@ -123,17 +106,9 @@ fn postgres_options() {
     .unwrap();
     assert_eq!(pg.psql("SHOW work_mem").unwrap(), "5MB");
     assert_eq!(pg.psql("SHOW application_name").unwrap(), "psql"); // psql sets its own
-    assert_eq!(
-        pg.psql("SELECT boot_val <> reset_val FROM pg_settings WHERE name = 'application_name'")
-            .unwrap(),
-        "t"
-    );
+    assert_eq!(pg.psql("SELECT boot_val <> reset_val FROM pg_settings WHERE name = 'application_name'").unwrap(), "t");
     assert_eq!(pg.psql("SHOW shared_buffers").unwrap(), "32MB");
-    assert_eq!(
-        pg.psql("SELECT source FROM pg_settings WHERE name = 'work_mem'")
-            .unwrap(),
-        "command line"
-    );
+    assert_eq!(pg.psql("SELECT source FROM pg_settings WHERE name = 'work_mem'").unwrap(), "command line");
     // Command-line settings survive a restart.
     pg.restart().unwrap();
     assert_eq!(pg.psql("SHOW work_mem").unwrap(), "5MB");
@@ -145,42 +120,20 @@ fn redis_lifecycle() {
     assert_eq!(redis.cli(&["PING"]).unwrap(), "PONG");
     assert_eq!(redis.url(), format!("redis://127.0.0.1:{}", redis.port()));
     let config = std::fs::read_to_string(redis.config_file()).unwrap();
-    assert!(
-        config.contains(&format!("port {}", redis.port())),
-        "{config}"
-    );
-    assert_eq!(
-        redis
-            .cli(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"])
-            .unwrap(),
-        "OK"
-    );
+    assert!(config.contains(&format!("port {}", redis.port())), "{config}");
+    assert_eq!(redis.cli(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]).unwrap(), "OK");
     assert_eq!(redis.cli(&["CONFIG", "REWRITE"]).unwrap(), "OK");
-    assert!(
-        std::fs::read_to_string(redis.config_file())
-            .unwrap()
-            .contains("allkeys-lru")
-    );
-    assert!(matches!(
-        redis.cli(&["NOSUCHCOMMAND"]),
-        Err(Error::Command { .. })
-    ));
+    assert!(std::fs::read_to_string(redis.config_file()).unwrap().contains("allkeys-lru"));
+    assert!(matches!(redis.cli(&["NOSUCHCOMMAND"]), Err(Error::Command { .. })));
 
     redis.cli(&["SET", "k", "v"]).unwrap();
     assert_eq!(redis.cli(&["GET", "k"]).unwrap(), "v");
     let port = redis.port();
     redis.restart().unwrap();
     assert_eq!(redis.port(), port);
-    assert_eq!(
-        redis.cli(&["GET", "k"]).unwrap(),
-        "",
-        "no persistence: the key is gone"
-    );
+    assert_eq!(redis.cli(&["GET", "k"]).unwrap(), "", "no persistence: the key is gone");
     // CONFIG REWRITE went to the file the server restarts from.
-    assert_eq!(
-        redis.cli(&["CONFIG", "GET", "maxmemory-policy"]).unwrap(),
-        "maxmemory-policy\nallkeys-lru"
-    );
+    assert_eq!(redis.cli(&["CONFIG", "GET", "maxmemory-policy"]).unwrap(), "maxmemory-policy\nallkeys-lru");
 
     run_argv(&redis.restart_command());
     redis.wait_ready().unwrap();
@@ -191,10 +144,7 @@ fn redis_lifecycle() {
     redis.start_again().unwrap();
     redis.kill().unwrap();
     assert!(!redis.is_running());
-    assert!(matches!(
-        redis.cli(&["PING"]),
-        Err(Error::NotRunning { .. })
-    ));
+    assert!(matches!(redis.cli(&["PING"]), Err(Error::NotRunning { .. })));
     redis.start_again().unwrap();
     assert_eq!(redis.cli(&["PING"]).unwrap(), "PONG");
 }
@@ -202,14 +152,8 @@ fn redis_lifecycle() {
 #[test]
 fn redis_config_lines() {
     let redis = RedisServer::start_with_config_lines(&["maxmemory 64mb", "databases 4"]).unwrap();
-    assert_eq!(
-        redis.cli(&["CONFIG", "GET", "maxmemory"]).unwrap(),
-        "maxmemory\n67108864"
-    );
-    assert_eq!(
-        redis.cli(&["CONFIG", "GET", "databases"]).unwrap(),
-        "databases\n4"
-    );
+    assert_eq!(redis.cli(&["CONFIG", "GET", "maxmemory"]).unwrap(), "maxmemory\n67108864");
+    assert_eq!(redis.cli(&["CONFIG", "GET", "databases"]).unwrap(), "databases\n4");
 }
 
 #[test]
@@ -219,10 +163,7 @@ fn clickhouse_lifecycle() {
     assert_eq!(ch.query("SELECT version()").unwrap(), "18.16.1");
     assert!(ch.config_file().exists() && ch.users_file().exists());
     assert!(ch.config_d().is_dir() && ch.users_d().is_dir());
-    assert_eq!(
-        ch.http_url(),
-        format!("http://127.0.0.1:{}", ch.http_port())
-    );
+    assert_eq!(ch.http_url(), format!("http://127.0.0.1:{}", ch.http_port()));
     match ch.query("SELEC 1") {
         Err(Error::Http { status, body, .. }) => {
             assert_eq!(status, 400, "18.16 answers syntax errors with 400");
@@ -232,11 +173,7 @@ fn clickhouse_lifecycle() {
     }
 
     // config.d and users.d are merged by the server.
-    std::fs::write(
-        ch.config_d().join("macros.xml"),
-        "<yandex><macros><shard>07</shard></macros></yandex>",
-    )
-    .unwrap();
+    std::fs::write(ch.config_d().join("macros.xml"), "<yandex><macros><shard>07</shard></macros></yandex>").unwrap();
     std::fs::write(
         ch.users_d().join("threads.xml"),
         "<yandex><profiles><default><max_threads>3</max_threads></default></profiles></yandex>",
@@ -245,16 +182,8 @@ fn clickhouse_lifecycle() {
     let ports = (ch.http_port(), ch.tcp_port());
     ch.restart().unwrap();
     assert_eq!((ch.http_port(), ch.tcp_port()), ports);
-    assert_eq!(
-        ch.query("SELECT substitution FROM system.macros WHERE macro = 'shard'")
-            .unwrap(),
-        "07"
-    );
-    assert_eq!(
-        ch.query("SELECT value FROM system.settings WHERE name = 'max_threads'")
-            .unwrap(),
-        "3"
-    );
+    assert_eq!(ch.query("SELECT substitution FROM system.macros WHERE macro = 'shard'").unwrap(), "07");
+    assert_eq!(ch.query("SELECT value FROM system.settings WHERE name = 'max_threads'").unwrap(), "3");
 
     run_argv(&ch.restart_command());
     ch.wait_ready().unwrap();
@@ -275,25 +204,17 @@ fn bao_lifecycle() {
     let bao = BaoServer::start().unwrap();
     assert_eq!(bao.root_token(), "root");
     assert_eq!(bao.address(), format!("http://127.0.0.1:{}", bao.port()));
-    bao.kv_put("app/db", &[("user", "fleet"), ("password", "s3cr\"et")])
-        .unwrap();
+    bao.kv_put("app/db", &[("user", "fleet"), ("password", "s3cr\"et")]).unwrap();
     let got = bao.kv_get("app/db").unwrap().unwrap();
     assert_eq!(got["user"], "fleet");
     assert_eq!(got["password"], "s3cr\"et");
     assert_eq!(bao.kv_get("app/none").unwrap(), None);
-    assert_eq!(
-        bao.request("GET", "/v1/sys/health", "").unwrap().status,
-        200
-    );
+    assert_eq!(bao.request("GET", "/v1/sys/health", "").unwrap().status, 200);
 
     let port = bao.port();
     bao.restart().unwrap();
     assert_eq!(bao.port(), port);
-    assert_eq!(
-        bao.kv_get("app/db").unwrap(),
-        None,
-        "dev mode forgets on restart"
-    );
+    assert_eq!(bao.kv_get("app/db").unwrap(), None, "dev mode forgets on restart");
 
     bao.kill().unwrap();
     assert!(!bao.is_running());
@@ -332,10 +253,7 @@ fn parallel_starts() {
     }
     // The servers ran concurrently (each thread holds its server until it
     // returns), so their ports must all differ.
-    let ports: Vec<u16> = threads
-        .into_iter()
-        .flat_map(|t| t.join().unwrap())
-        .collect();
+    let ports: Vec<u16> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
     let distinct: BTreeSet<u16> = ports.iter().copied().collect();
     assert_eq!(distinct.len(), ports.len(), "{ports:?}");
 }
@@ -378,14 +296,7 @@ fn abort_helper() {
     }
     let pg = PgServer::start().unwrap();
     let pid_file = std::fs::read_to_string(pg.data_dir().join("postmaster.pid")).unwrap();
-    let shmid = pid_file
-        .lines()
-        .nth(6)
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_owned();
+    let shmid = pid_file.lines().nth(6).unwrap().split_whitespace().nth(1).unwrap().to_owned();
     println!("DIR={}", pg.socket_dir().display());
     println!("SHMID={shmid}");
     std::process::abort();
@@ -419,21 +330,13 @@ fn abort_cleans_up() {
     let list = Command::new("ipcs").arg("-m").output().unwrap();
     let list = String::from_utf8_lossy(&list.stdout);
     assert!(
-        !list
-            .lines()
-            .any(|l| l.split_whitespace().nth(1) == Some(shmid.as_str())),
+        !list.lines().any(|l| l.split_whitespace().nth(1) == Some(shmid.as_str())),
         "shared memory segment {shmid} left behind:\n{list}"
     );
 }
 
 #[test]
 fn missing_binary_error_says_what_to_do() {
-    let err = Error::Missing {
-        what: "redis-server".into(),
-        hint: dbfleet_testsupport::INSTALL_HINT,
-    };
-    assert_eq!(
-        err.to_string(),
-        "redis-server is missing: run scripts/install-deps.sh"
-    );
+    let err = Error::Missing { what: "redis-server".into(), hint: dbfleet_testsupport::INSTALL_HINT };
+    assert_eq!(err.to_string(), "redis-server is missing: run scripts/install-deps.sh");
 }

@@ -99,13 +99,26 @@ fn desired(v: &Validated<'_>, tenants: &[&Validated<'_>], secrets: &Secrets) -> 
         let mut out = BTreeMap::new();
         for (name, c) in &v.settings {
             let (value, native, sensitive) = match &c.value {
-                CheckedValue::Typed(t) => (Some(t.clone()), c.parameter.format_native(v.info.engine, t), c.parameter.sensitive),
+                CheckedValue::Typed(t) => {
+                    (Some(t.clone()), c.parameter.format_native(v.info.engine, t), c.parameter.sensitive)
+                }
                 CheckedValue::Secret(r) => {
-                    let s = secrets.fetch(r).map_err(|e| fail(Exit::Secret, format!("secret `{r}` for `{name}` of {}: {e}", v.info.id)))?;
+                    let s = secrets
+                        .fetch(r)
+                        .map_err(|e| fail(Exit::Secret, format!("secret `{r}` for `{name}` of {}: {e}", v.info.id)))?;
                     (None, s.expose_secret().to_string(), true)
                 }
             };
-            out.insert(name.to_string(), DesiredSetting { value, native, apply: c.parameter.apply, sensitive, origin: c.location().map(|l| l.to_string()) });
+            out.insert(
+                name.to_string(),
+                DesiredSetting {
+                    value,
+                    native,
+                    apply: c.parameter.apply,
+                    sensitive,
+                    origin: c.location().map(|l| l.to_string()),
+                },
+            );
         }
         Ok(out)
     };
@@ -122,7 +135,11 @@ fn connection(inst: &Instance, secrets: &Secrets) -> anyhow::Result<Connection> 
         Ok(match inst.credentials.get(key) {
             None => None,
             Some((Value::Secret(r), _)) => Some(
-                secrets.fetch(r).map_err(|e| fail(Exit::Secret, format!("credentials of {}: secret `{r}`: {e}", inst.name)))?.expose_secret().to_string(),
+                secrets
+                    .fetch(r)
+                    .map_err(|e| fail(Exit::Secret, format!("credentials of {}: secret `{r}`: {e}", inst.name)))?
+                    .expose_secret()
+                    .to_string(),
             ),
             Some((v, _)) => Some(v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())),
         })
@@ -161,7 +178,8 @@ fn prepare(fleet: &Fleet, common: &Common, format: Format, rt: &tokio::runtime::
     targets.sort_by(|a, b| a.id.cmp(&b.id));
     targets.dedup_by(|a, b| a.id == b.id);
     let at = fleet::parse_at(common.at.as_deref())?;
-    let (validated, diags) = crate::commands::validate::validate_targets(fleet, &targets, vec![fleet.active_time_profiles(at)]);
+    let (validated, diags) =
+        crate::commands::validate::validate_targets(fleet, &targets, vec![fleet.active_time_profiles(at)]);
     if diags.has_errors() {
         return Err(fleet::invalid(format, &diags));
     }
@@ -231,7 +249,13 @@ fn print_plans(p: &Prepared, format: Format, heading: &str) {
                 let _ = write!(out, "{}", ip.plan);
             }
             let total: usize = p.items.iter().map(|(_, ip)| ip.plan.changes.len()).sum();
-            let _ = writeln!(out, "{total} change{} on {} instance{}", if total == 1 { "" } else { "s" }, p.items.len(), if p.items.len() == 1 { "" } else { "s" });
+            let _ = writeln!(
+                out,
+                "{total} change{} on {} instance{}",
+                if total == 1 { "" } else { "s" },
+                p.items.len(),
+                if p.items.len() == 1 { "" } else { "s" }
+            );
         }
     }
     for (inst, e) in &p.unreachable {
@@ -244,7 +268,14 @@ fn changes(p: &Prepared) -> usize {
 }
 
 fn unreachable_error(p: &Prepared) -> anyhow::Error {
-    fail(Exit::Unreachable, format!("{} instance{} could not be observed", p.unreachable.len(), if p.unreachable.len() == 1 { "" } else { "s" }))
+    fail(
+        Exit::Unreachable,
+        format!(
+            "{} instance{} could not be observed",
+            p.unreachable.len(),
+            if p.unreachable.len() == 1 { "" } else { "s" }
+        ),
+    )
 }
 
 pub(crate) fn plan(repo: &Path, format: Format, args: PlanArgs) -> anyhow::Result<Exit> {
@@ -274,7 +305,10 @@ fn confirm(question: &str, auto_approve: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(fail(Exit::Usage, "refusing to change servers without confirmation: standard input is not a terminal; pass --auto-approve"));
+        return Err(fail(
+            Exit::Usage,
+            "refusing to change servers without confirmation: standard input is not a terminal; pass --auto-approve",
+        ));
     }
     eprint!("{question} Only 'yes' is accepted: ");
     let mut answer = String::new();
@@ -294,7 +328,10 @@ pub(crate) fn apply(repo: &Path, format: Format, args: ApplyArgs) -> anyhow::Res
     let store = open_store(repo, args.common.state.as_deref())?;
     let unfinished = store.unfinished_deployments().map_err(|e| fail(Exit::Failure, e.to_string()))?;
     for d in &unfinished {
-        eprintln!("warning: deployment {} ({}) did not finish; `dbfleet history` shows it and `dbfleet rollback --deployment {}` undoes it", d.id, d.created_at, d.id);
+        eprintln!(
+            "warning: deployment {} ({}) did not finish; `dbfleet history` shows it and `dbfleet rollback --deployment {}` undoes it",
+            d.id, d.created_at, d.id
+        );
     }
     let rt = runtime()?;
     let p = prepare(&fleet, &args.common, format, &rt)?;
@@ -306,7 +343,13 @@ pub(crate) fn apply(repo: &Path, format: Format, args: ApplyArgs) -> anyhow::Res
         return Ok(Exit::Ok);
     }
     if let Some((_, ip)) = p.items.iter().find(|(_, ip)| ip.plan.needs_restart()).filter(|_| !args.allow_restart) {
-        return Err(fail(Exit::Failure, format!("{} needs a restart to apply this plan; nothing was changed. Pass --allow-restart to restart it.", ip.instance)));
+        return Err(fail(
+            Exit::Failure,
+            format!(
+                "{} needs a restart to apply this plan; nothing was changed. Pass --allow-restart to restart it.",
+                ip.instance
+            ),
+        ));
     }
     confirm("Apply these changes?", args.auto_approve)?;
     let revision = crate::commands::render::revision(repo);
@@ -315,13 +358,26 @@ pub(crate) fn apply(repo: &Path, format: Format, args: ApplyArgs) -> anyhow::Res
             fleet_revision: revision,
             rendered: None,
             actor: actor(),
-            plan: json!(p.items.iter().map(|(_, ip)| json!({ "instance": ip.instance, "changes": dbfleet_rollout::plan_json(&ip.plan) })).collect::<Vec<_>>()),
-            summary: format!("{} changes on {} instances", changes(&p), p.items.iter().filter(|(_, ip)| !ip.plan.is_empty()).count()),
+            plan: json!(
+                p.items
+                    .iter()
+                    .map(|(_, ip)| json!({ "instance": ip.instance, "changes": dbfleet_rollout::plan_json(&ip.plan) }))
+                    .collect::<Vec<_>>()
+            ),
+            summary: format!(
+                "{} changes on {} instances",
+                changes(&p),
+                p.items.iter().filter(|(_, ip)| !ip.plan.is_empty()).count()
+            ),
             instances: p
                 .items
                 .iter()
                 .filter(|(_, ip)| !ip.plan.is_empty())
-                .map(|(_, ip)| PlannedInstance { instance: ip.instance.clone(), engine: ip.engine, changes: dbfleet_rollout::plan_json(&ip.plan) })
+                .map(|(_, ip)| PlannedInstance {
+                    instance: ip.instance.clone(),
+                    engine: ip.engine,
+                    changes: dbfleet_rollout::plan_json(&ip.plan),
+                })
                 .collect(),
         })
         .map_err(|e| fail(Exit::Failure, e.to_string()))?;
@@ -333,10 +389,23 @@ pub(crate) fn apply(repo: &Path, format: Format, args: ApplyArgs) -> anyhow::Res
             eprintln!("{}: skipped (an earlier instance failed)", ip.instance);
             continue;
         }
-        match rt.block_on(dbfleet_rollout::apply_instance(&store, &deployment, driver.as_ref(), ip, args.allow_restart)) {
+        match rt.block_on(dbfleet_rollout::apply_instance(&store, &deployment, driver.as_ref(), ip, args.allow_restart))
+        {
             Ok(Outcome::Unchanged) => {}
             Ok(Outcome::Applied(a)) => {
-                eprintln!("{}: applied {} change{}{}", ip.instance, a.changed.len(), if a.changed.len() == 1 { "" } else { "s" }, if a.restarted { " (restarted)" } else if a.reloaded { " (reloaded)" } else { "" });
+                eprintln!(
+                    "{}: applied {} change{}{}",
+                    ip.instance,
+                    a.changed.len(),
+                    if a.changed.len() == 1 { "" } else { "s" },
+                    if a.restarted {
+                        " (restarted)"
+                    } else if a.reloaded {
+                        " (reloaded)"
+                    } else {
+                        ""
+                    }
+                );
             }
             Ok(Outcome::Restored { error }) => {
                 eprintln!("{}: failed, and restored to its previous values: {error}", ip.instance);
@@ -344,7 +413,10 @@ pub(crate) fn apply(repo: &Path, format: Format, args: ApplyArgs) -> anyhow::Res
                 stop = true;
             }
             Ok(Outcome::RestoreFailed { error, restore_error }) => {
-                eprintln!("{}: FAILED and could not be restored: {error}; restoring: {restore_error}. `dbfleet rollback {}` retries from the recorded snapshot.", ip.instance, ip.instance);
+                eprintln!(
+                    "{}: FAILED and could not be restored: {error}; restoring: {restore_error}. `dbfleet rollback {}` retries from the recorded snapshot.",
+                    ip.instance, ip.instance
+                );
                 worst = Exit::RestoreFailed;
                 stop = true;
             }
@@ -373,7 +445,10 @@ pub(crate) fn rollback(repo: &Path, format: Format, args: RollbackArgs) -> anyho
     let mut names = args.instances.clone();
     if let Some(id) = &args.deployment {
         let id = id.parse().map_err(|e| fail(Exit::Usage, format!("`{id}` is not a deployment id: {e}")))?;
-        let d = store.deployment(&id).map_err(|e| fail(Exit::Failure, e.to_string()))?.ok_or_else(|| fail(Exit::NotFound, format!("no deployment {id}")))?;
+        let d = store
+            .deployment(&id)
+            .map_err(|e| fail(Exit::Failure, e.to_string()))?
+            .ok_or_else(|| fail(Exit::NotFound, format!("no deployment {id}")))?;
         names.extend(d.instances.iter().map(|i| i.instance.clone()));
     }
     if names.is_empty() {
@@ -383,12 +458,21 @@ pub(crate) fn rollback(repo: &Path, format: Format, args: RollbackArgs) -> anyho
     let rt = runtime()?;
     let mut plans = Vec::new();
     for name in &names {
-        let inst = fleet.instances.get(name).ok_or_else(|| fail(Exit::NotFound, format!("no instance `{name}` in this fleet")))?;
-        let snap = store
-            .latest_snapshot_for(name)
+        let inst = fleet
+            .instances
+            .get(name)
+            .ok_or_else(|| fail(Exit::NotFound, format!("no instance `{name}` in this fleet")))?;
+        let snap =
+            store.latest_snapshot_for(name).map_err(|e| fail(Exit::Failure, e.to_string()))?.ok_or_else(|| {
+                fail(
+                    Exit::NotFound,
+                    format!("no applied change of `{name}` is recorded, so there is nothing to roll back"),
+                )
+            })?;
+        let change = store
+            .deployment(&snap.deployment)
             .map_err(|e| fail(Exit::Failure, e.to_string()))?
-            .ok_or_else(|| fail(Exit::NotFound, format!("no applied change of `{name}` is recorded, so there is nothing to roll back")))?;
-        let change = store.deployment(&snap.deployment).map_err(|e| fail(Exit::Failure, e.to_string()))?.and_then(|d| d.instances.into_iter().find(|i| &i.instance == name));
+            .and_then(|d| d.instances.into_iter().find(|i| &i.instance == name));
         let changed: Vec<(Option<String>, String)> = change
             .and_then(|c| c.planned.as_array().cloned())
             .unwrap_or_default()
@@ -412,7 +496,10 @@ pub(crate) fn rollback(repo: &Path, format: Format, args: RollbackArgs) -> anyho
         }
     }
     if let Some((_, _, plan, _)) = plans.iter().find(|(_, _, p, _)| p.needs_restart()).filter(|_| !args.allow_restart) {
-        return Err(fail(Exit::Failure, format!("rolling back {} needs a restart; nothing was changed. Pass --allow-restart.", plan.instance)));
+        return Err(fail(
+            Exit::Failure,
+            format!("rolling back {} needs a restart; nothing was changed. Pass --allow-restart.", plan.instance),
+        ));
     }
     confirm("Roll back?", args.auto_approve)?;
     let mut worst = Exit::Ok;
@@ -420,8 +507,15 @@ pub(crate) fn rollback(repo: &Path, format: Format, args: RollbackArgs) -> anyho
         match rt.block_on(driver.restore(before, plan, args.allow_restart)) {
             Ok(_) => {
                 eprintln!("{}: rolled back", plan.instance);
-                let after = rt.block_on(driver.observe()).ok().map(|a| dbfleet_rollout::encode_snapshot(plan.engine, &a));
-                if let Err(e) = store.record_result(deployment, &plan.instance, dbfleet_store::InstanceStatus::Restored, after.as_ref(), None) {
+                let after =
+                    rt.block_on(driver.observe()).ok().map(|a| dbfleet_rollout::encode_snapshot(plan.engine, &a));
+                if let Err(e) = store.record_result(
+                    deployment,
+                    &plan.instance,
+                    dbfleet_store::InstanceStatus::Restored,
+                    after.as_ref(),
+                    None,
+                ) {
                     eprintln!("warning: {}: rolled back, but the store could not record it: {e}", plan.instance);
                 }
             }
@@ -451,9 +545,15 @@ pub(crate) fn history(repo: &Path, format: Format, args: HistoryArgs) -> anyhow:
     match format {
         Format::Json => output::json(&json!(rows)),
         Format::Human => {
-            let mut table = vec![["DEPLOYMENT", "CREATED", "ACTOR", "INSTANCE", "STATUS", "ERROR"].map(String::from).to_vec()];
+            let mut table =
+                vec![["DEPLOYMENT", "CREATED", "ACTOR", "INSTANCE", "STATUS", "ERROR"].map(String::from).to_vec()];
             for r in &rows {
-                table.push(["deployment", "created_at", "actor", "instance", "status", "error"].iter().map(|k| r[k].as_str().unwrap_or("").to_string()).collect());
+                table.push(
+                    ["deployment", "created_at", "actor", "instance", "status", "error"]
+                        .iter()
+                        .map(|k| r[k].as_str().unwrap_or("").to_string())
+                        .collect(),
+                );
             }
             print!("{}", output::table(&table));
         }

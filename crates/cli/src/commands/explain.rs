@@ -36,7 +36,9 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         if let Some(d) = default {
             // Not set by any layer: the engine's default applies.
             match format {
-                Format::Json => output::json(&json!({ "target": info.id.to_string(), "key": args.key, "value": d, "chain": [], "catalog_default": d })),
+                Format::Json => output::json(
+                    &json!({ "target": info.id.to_string(), "key": args.key, "value": d, "chain": [], "catalog_default": d }),
+                ),
                 Format::Human => println!("{} {} = {d} (catalog default; no layer sets it)", info.id, args.key),
             }
             return Ok(Exit::Ok);
@@ -63,7 +65,12 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
             writeln!(out, "{BOLD}{}{BOLD:#} {} = {BOLD}{value}{BOLD:#}", info.id, args.key)?;
             let mut rows = vec![["#", "LAYER", "LOCATION", "OPERATION"].map(String::from).to_vec()];
             if let Some(d) = &default {
-                rows.push(vec!["0".into(), "catalog default".into(), format!("{} catalog", info.engine), format!("default {d}")]);
+                rows.push(vec![
+                    "0".into(),
+                    "catalog default".into(),
+                    format!("{} catalog", info.engine),
+                    format!("default {d}"),
+                ]);
             }
             for (i, e) in slot.chain.iter().enumerate() {
                 let op = match &e.op {

@@ -47,7 +47,14 @@ struct Imported {
 /// Checks parsed settings through the catalog: canonical names, versions
 /// and values. Problems become diagnostics (invalid values) or unmapped
 /// entries (names the catalog does not know for this version).
-fn check(engine: EngineKind, version: &Version, file: &str, parsed: Parsed, diags: &mut Diagnostics, unmapped: &mut Vec<(String, Unmapped)>) -> Vec<Imported> {
+fn check(
+    engine: EngineKind,
+    version: &Version,
+    file: &str,
+    parsed: Parsed,
+    diags: &mut Diagnostics,
+    unmapped: &mut Vec<(String, Unmapped)>,
+) -> Vec<Imported> {
     let catalog = dbfleet_catalog::catalog(engine);
     let mut out: BTreeMap<String, Imported> = BTreeMap::new();
     for mut u in parsed.unmapped {
@@ -60,7 +67,8 @@ fn check(engine: EngineKind, version: &Version, file: &str, parsed: Parsed, diag
     }
     for s in parsed.settings {
         let at = Location::new(file, s.line, 1);
-        let mut skip = |reason: String| unmapped.push((file.to_string(), Unmapped { line: s.line, text: s.name.clone(), reason }));
+        let mut skip =
+            |reason: String| unmapped.push((file.to_string(), Unmapped { line: s.line, text: s.name.clone(), reason }));
         let parameter = match catalog.lookup(&s.name, version) {
             Lookup::Found(p) => p,
             Lookup::Alias { parameter, .. } => parameter,
@@ -69,11 +77,17 @@ fn check(engine: EngineKind, version: &Version, file: &str, parsed: Parsed, diag
                 continue;
             }
             Lookup::Removed { until, replaced_by, .. } => {
-                skip(format!("removed after {engine} {until}{}", replaced_by.map(|r| format!("; use `{r}`")).unwrap_or_default()));
+                skip(format!(
+                    "removed after {engine} {until}{}",
+                    replaced_by.map(|r| format!("; use `{r}`")).unwrap_or_default()
+                ));
                 continue;
             }
             Lookup::Unknown { suggestion } => {
-                skip(format!("not a {engine} parameter{}", suggestion.map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()));
+                skip(format!(
+                    "not a {engine} parameter{}",
+                    suggestion.map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+                ));
                 continue;
             }
         };
@@ -81,11 +95,13 @@ fn check(engine: EngineKind, version: &Version, file: &str, parsed: Parsed, diag
             skip("read-only: reported by the server, cannot be set".into());
             continue;
         }
-        if !matches!(s.value, Value::Secret(_)) {
-            if let Err(e) = parameter.normalize(engine, &s.value) {
-                diags.push(Diagnostic::error("invalid-value", format!("invalid value for `{}`: {e}", parameter.name)).at(at));
-                continue;
-            }
+        if !matches!(s.value, Value::Secret(_))
+            && let Err(e) = parameter.normalize(engine, &s.value)
+        {
+            diags.push(
+                Diagnostic::error("invalid-value", format!("invalid value for `{}`: {e}", parameter.name)).at(at),
+            );
+            continue;
         }
         // A later line wins, as it does for the engines themselves.
         out.insert(parameter.name.clone(), Imported { name: parameter.name.clone(), value: s.value });
@@ -93,7 +109,12 @@ fn check(engine: EngineKind, version: &Version, file: &str, parsed: Parsed, diag
     out.into_values().collect()
 }
 
-fn layer_text(sources: &str, scope: Scope, engines: &[(EngineKind, Vec<Imported>)], unmapped: &[(String, Unmapped)]) -> String {
+fn layer_text(
+    sources: &str,
+    scope: Scope,
+    engines: &[(EngineKind, Vec<Imported>)],
+    unmapped: &[(String, Unmapped)],
+) -> String {
     let mut text = format!("# Imported by dbfleet from {sources}.\n");
     if !unmapped.is_empty() {
         text.push_str("# Not imported (no matching parameter):\n");
@@ -121,7 +142,8 @@ fn read(path: &Path) -> anyhow::Result<String> {
 }
 
 pub(crate) fn run(format: Format, args: Args) -> anyhow::Result<Exit> {
-    let newest = |e: EngineKind| dbfleet_catalog::catalog(e).versions().last().cloned().expect("a catalog lists versions");
+    let newest =
+        |e: EngineKind| dbfleet_catalog::catalog(e).versions().last().cloned().expect("a catalog lists versions");
     let mut diags = Diagnostics::default();
     let mut unmapped = Vec::new();
     let mut engines = Vec::new();
@@ -147,7 +169,8 @@ pub(crate) fn run(format: Format, args: Args) -> anyhow::Result<Exit> {
         for path in &args.files {
             let name = path.display().to_string();
             let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-            let parsed = dbfleet_render::parse(engine, &file_name, &read(path)?).map_err(|e| fail(Exit::Invalid, format!("{name}:{}: {}", e.line, e.message)))?;
+            let parsed = dbfleet_render::parse(engine, &file_name, &read(path)?)
+                .map_err(|e| fail(Exit::Invalid, format!("{name}:{}: {}", e.line, e.message)))?;
             all.extend(check(engine, &version, &name, parsed, &mut diags, &mut unmapped));
         }
         engines.push((engine, all));
@@ -175,7 +198,14 @@ pub(crate) fn run(format: Format, args: Args) -> anyhow::Result<Exit> {
         eprintln!("imported {n} setting{}, {} not mapped", if n == 1 { "" } else { "s" }, unmapped.len());
     }
     if diags.has_errors() {
-        return Err(fail(Exit::Invalid, format!("{} imported value{} are invalid and were left out", diags.errors(), if diags.errors() == 1 { "" } else { "s" })));
+        return Err(fail(
+            Exit::Invalid,
+            format!(
+                "{} imported value{} are invalid and were left out",
+                diags.errors(),
+                if diags.errors() == 1 { "" } else { "s" }
+            ),
+        ));
     }
     Ok(Exit::Ok)
 }

@@ -20,7 +20,10 @@ pub(crate) struct Args {
 pub(crate) fn run(repo: &Path, args: Args) -> anyhow::Result<Exit> {
     let dir = args.dir.unwrap_or_else(|| repo.to_path_buf());
     if dir.join("fleet.yaml").exists() && !args.force {
-        return Err(fail(Exit::Failure, format!("{} already holds a fleet (fleet.yaml exists); pass --force to overwrite", dir.display())));
+        return Err(fail(
+            Exit::Failure,
+            format!("{} already holds a fleet (fleet.yaml exists); pass --force to overwrite", dir.display()),
+        ));
     }
     for (rel, contents) in EXAMPLE_FLEET {
         let path = dir.join(rel);

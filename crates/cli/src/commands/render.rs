@@ -38,7 +38,14 @@ pub(crate) struct Args {
 /// changes, or `working-tree` outside git.
 pub(crate) fn revision(repo: &Path) -> String {
     let git = |args: &[&str]| {
-        std::process::Command::new("git").arg("-C").arg(repo).args(args).output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     match git(&["rev-parse", "--short=12", "HEAD"]) {
         Some(commit) if git(&["status", "--porcelain", "--", "."]).is_some_and(|s| s.is_empty()) => commit,
@@ -54,7 +61,13 @@ pub(crate) fn write_file(path: &Path, contents: &str, mode: u32) -> anyhow::Resu
     let dir = path.parent().context("a rendered file has a directory")?;
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let tmp = dir.join(format!(".{}.tmp", path.file_name().unwrap_or_default().to_string_lossy()));
-    let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(contents.as_bytes())?;
     f.sync_all()?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(mode))?;
@@ -67,12 +80,14 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     let mut targets = args.filter.select(&fleet)?;
     // Tenant settings are rendered into their instance's files, so an
     // instance brings its tenants along.
-    let instances: Vec<String> = targets.iter().filter(|t| t.scope == Scope::Instance).map(|t| t.instance.clone()).collect();
+    let instances: Vec<String> =
+        targets.iter().filter(|t| t.scope == Scope::Instance).map(|t| t.instance.clone()).collect();
     targets.extend(fleet.targets().into_iter().filter(|t| t.scope == Scope::Tenant && instances.contains(&t.instance)));
     targets.sort_by(|a, b| a.id.cmp(&b.id));
     targets.dedup_by(|a, b| a.id == b.id);
     let at = fleet::parse_at(args.at.as_deref())?;
-    let (validated, diags) = crate::commands::validate::validate_targets(&fleet, &targets, vec![fleet.active_time_profiles(at)]);
+    let (validated, diags) =
+        crate::commands::validate::validate_targets(&fleet, &targets, vec![fleet.active_time_profiles(at)]);
     if diags.has_errors() {
         return Err(fleet::invalid(format, &diags));
     }
@@ -83,7 +98,10 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     if rdiags.has_errors() {
         output::report(format, &rdiags);
         let secret_only = rdiags.iter().all(|d| d.code == "secret");
-        return Err(fail(if secret_only { Exit::Secret } else { Exit::Invalid }, format!("{} instance(s) could not be rendered", rdiags.errors())));
+        return Err(fail(
+            if secret_only { Exit::Secret } else { Exit::Invalid },
+            format!("{} instance(s) could not be rendered", rdiags.errors()),
+        ));
     }
     let mut written = Vec::new();
     let mut stored = Vec::new();
@@ -98,12 +116,23 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     // Record the rendered revision (content-addressed; secret-bearing files
     // by digest only) in the state store.
     let store_path = args.state.clone().unwrap_or_else(|| SqliteStore::default_path(repo));
-    let store = SqliteStore::open(&store_path).map_err(|e| fail(Exit::Failure, format!("cannot open the state store: {e}")))?;
-    let to_store: Vec<FileToStore<'_>> = stored.iter().map(|(p, f)| FileToStore { path: p, contents: f.contents.as_bytes(), sensitive: f.sensitive }).collect();
+    let store =
+        SqliteStore::open(&store_path).map_err(|e| fail(Exit::Failure, format!("cannot open the state store: {e}")))?;
+    let to_store: Vec<FileToStore<'_>> = stored
+        .iter()
+        .map(|(p, f)| FileToStore { path: p, contents: f.contents.as_bytes(), sensitive: f.sensitive })
+        .collect();
     let id = store.put_revision(&to_store).map_err(|e| fail(Exit::Failure, e.to_string()))?;
     match format {
-        Format::Json => output::json(&json!({ "revision": revision, "rendered_revision": id.to_string(), "files": written })),
-        Format::Human => eprintln!("rendered {} files for {} instances into {} (fleet revision {revision}, rendered revision {id})", written.len(), rendered.len(), args.out.display()),
+        Format::Json => {
+            output::json(&json!({ "revision": revision, "rendered_revision": id.to_string(), "files": written }))
+        }
+        Format::Human => eprintln!(
+            "rendered {} files for {} instances into {} (fleet revision {revision}, rendered revision {id})",
+            written.len(),
+            rendered.len(),
+            args.out.display()
+        ),
     }
     Ok(Exit::Ok)
 }

@@ -44,7 +44,9 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         return Err(if secret_only { fail(Exit::Secret, "some secrets cannot be read") } else { err });
     }
     match format {
-        Format::Json => output::json(&json!(resolved.iter().map(|r| resolved_json(r, args.with_defaults)).collect::<Vec<_>>())),
+        Format::Json => {
+            output::json(&json!(resolved.iter().map(|r| resolved_json(r, args.with_defaults)).collect::<Vec<_>>()))
+        }
         Format::Human => print_human(&resolved, args.with_defaults)?,
     }
     Ok(Exit::Ok)
@@ -55,7 +57,10 @@ fn defaults(r: &Resolved<'_>) -> Vec<(String, String)> {
     dbfleet_catalog::catalog(r.info.engine)
         .parameters()
         .filter(|p| !p.read_only && p.scope.allows(r.info.scope) && !r.settings.contains_key(p.name.as_str()))
-        .filter(|p| dbfleet_catalog::catalog(r.info.engine).lookup(&p.name, &r.info.version) == dbfleet_catalog::Lookup::Found(p))
+        .filter(|p| {
+            dbfleet_catalog::catalog(r.info.engine).lookup(&p.name, &r.info.version)
+                == dbfleet_catalog::Lookup::Found(p)
+        })
         .filter_map(|p| Some((p.name.clone(), p.default.as_ref()?.to_string())))
         .collect()
 }
@@ -64,7 +69,12 @@ fn print_human(resolved: &[Resolved<'_>], with_defaults: bool) -> std::io::Resul
     let mut out = anstream::stdout().lock();
     for r in resolved {
         let i = &r.info;
-        let mut facts = vec![format!("{} {}", i.engine, i.version), i.environment.to_string(), format!("tier {}", i.tier), format!("workload {}", i.workload)];
+        let mut facts = vec![
+            format!("{} {}", i.engine, i.version),
+            i.environment.to_string(),
+            format!("tier {}", i.tier),
+            format!("workload {}", i.workload),
+        ];
         if let Some(t) = &i.tenant {
             facts.push(format!("tenant {t}"));
         }
@@ -115,7 +125,10 @@ fn resolved_json(r: &Resolved<'_>, with_defaults: bool) -> serde_json::Value {
         .iter()
         .filter_map(|(k, s)| {
             let v = s.value.as_ref()?;
-            Some((k.to_string(), json!({ "value": v.to_json(), "chain": s.chain.iter().map(|e| entry_json(e)).collect::<Vec<_>>() })))
+            Some((
+                k.to_string(),
+                json!({ "value": v.to_json(), "chain": s.chain.iter().map(|e| entry_json(e)).collect::<Vec<_>>() }),
+            ))
         })
         .collect();
     if with_defaults {
@@ -145,7 +158,8 @@ pub(crate) fn secrets(fleet: &Fleet) -> Secrets {
     if config.vault.is_none() {
         let token = std::env::var("VAULT_TOKEN").or_else(|_| std::env::var("BAO_TOKEN")).ok().filter(|t| !t.is_empty());
         if let (Some(v), Some(token)) = (&fleet.spec.secrets.vault, token) {
-            config.vault = Some(VaultConfig { address: v.address.clone(), token: token.into(), namespace: v.namespace.clone() });
+            config.vault =
+                Some(VaultConfig { address: v.address.clone(), token: token.into(), namespace: v.namespace.clone() });
         }
     }
     Secrets::new(&fleet.root, config)

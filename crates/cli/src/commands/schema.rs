@@ -32,7 +32,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         }
     }
     if !stale.is_empty() {
-        return Err(fail(Exit::Failure, format!("stale schema files (run `dbfleet schema --out {}`): {}", args.out.display(), stale.join(", "))));
+        return Err(fail(
+            Exit::Failure,
+            format!("stale schema files (run `dbfleet schema --out {}`): {}", args.out.display(), stale.join(", ")),
+        ));
     }
     Ok(Exit::Ok)
 }

@@ -57,7 +57,8 @@ impl IdentityArg {
         if let Some(p) = std::env::var_os("DBFLEET_AGE_IDENTITY").filter(|p| !p.is_empty()) {
             return Ok(PathBuf::from(p));
         }
-        let home = std::env::var_os("HOME").ok_or_else(|| fail(Exit::Usage, "no --identity, DBFLEET_AGE_IDENTITY or HOME to find an identity"))?;
+        let home = std::env::var_os("HOME")
+            .ok_or_else(|| fail(Exit::Usage, "no --identity, DBFLEET_AGE_IDENTITY or HOME to find an identity"))?;
         Ok(PathBuf::from(home).join(".config/dbfleet/age-identity.txt"))
     }
 }
@@ -82,7 +83,8 @@ pub(crate) fn run(repo: &Path, format: Format, cmd: Command) -> anyhow::Result<E
         }
         Command::Set { name, from_file } => {
             let value = match from_file {
-                Some(path) => std::fs::read_to_string(&path).map_err(|e| fail(Exit::Failure, format!("cannot read {}: {e}", path.display())))?,
+                Some(path) => std::fs::read_to_string(&path)
+                    .map_err(|e| fail(Exit::Failure, format!("cannot read {}: {e}", path.display())))?,
                 None => {
                     if std::io::stdin().is_terminal() {
                         eprintln!("enter the value of `{name}`, then Ctrl-D:");
@@ -107,25 +109,34 @@ pub(crate) fn run(repo: &Path, format: Format, cmd: Command) -> anyhow::Result<E
                 let len = value.expose_secret().chars().count();
                 match format {
                     Format::Json => output::json(&json!({ "name": name, "decrypts": true, "length": len })),
-                    Format::Human => println!("`{name}` decrypts with {} ({len} characters); pass --reveal to print it", path.display()),
+                    Format::Human => println!(
+                        "`{name}` decrypts with {} ({len} characters); pass --reveal to print it",
+                        path.display()
+                    ),
                 }
             }
         }
         Command::List => {
             let list = store.list().map_err(exit_for)?;
             match format {
-                Format::Json => output::json(&json!(list.iter().map(|s| json!({
-                    "name": s.name,
-                    "recipients": s.recipients,
-                    "modified": jiff::Timestamp::try_from(s.modified).ok().map(|t| t.to_string()),
-                })).collect::<Vec<_>>())),
+                Format::Json => output::json(&json!(
+                    list.iter()
+                        .map(|s| json!({
+                            "name": s.name,
+                            "recipients": s.recipients,
+                            "modified": jiff::Timestamp::try_from(s.modified).ok().map(|t| t.to_string()),
+                        }))
+                        .collect::<Vec<_>>()
+                )),
                 Format::Human => {
                     let mut rows = vec![vec!["NAME".to_string(), "RECIPIENTS".to_string(), "MODIFIED".to_string()]];
                     for s in &list {
                         rows.push(vec![
                             s.name.clone(),
                             s.recipients.map_or("?".into(), |n| n.to_string()),
-                            jiff::Timestamp::try_from(s.modified).map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
+                            jiff::Timestamp::try_from(s.modified)
+                                .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+                                .unwrap_or_default(),
                         ]);
                     }
                     print!("{}", output::table(&rows));

@@ -18,7 +18,11 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
     match format {
         Format::Json => output::json(&serde_json::to_value(&targets)?),
         Format::Human => {
-            let mut rows = vec![["TARGET", "SCOPE", "ENGINE", "VERSION", "ENVIRONMENT", "TIER", "WORKLOAD", "INSTANCE"].map(String::from).to_vec()];
+            let mut rows = vec![
+                ["TARGET", "SCOPE", "ENGINE", "VERSION", "ENVIRONMENT", "TIER", "WORKLOAD", "INSTANCE"]
+                    .map(String::from)
+                    .to_vec(),
+            ];
             for t in &targets {
                 rows.push(vec![
                     t.id.to_string(),

@@ -37,10 +37,15 @@ pub(crate) struct Args {
 
 /// Validates `targets` under each set of time profiles to try; diagnostics
 /// shared by many targets are reported once, with a count.
-pub(crate) fn validate_targets<'f>(fleet: &'f Fleet, targets: &[TargetInfo], time_sets: Vec<Vec<&'f str>>) -> (Vec<Validated<'f>>, Diagnostics) {
+pub(crate) fn validate_targets<'f>(
+    fleet: &'f Fleet,
+    targets: &[TargetInfo],
+    time_sets: Vec<Vec<&'f str>>,
+) -> (Vec<Validated<'f>>, Diagnostics) {
     let mut diags = Diagnostics::default();
     // Each distinct problem, with the targets it affects.
-    let mut seen: HashMap<(&'static str, Option<dbfleet_model::Location>, String), HashSet<Option<String>>> = HashMap::new();
+    let mut seen: HashMap<(&'static str, Option<dbfleet_model::Location>, String), HashSet<Option<String>>> =
+        HashMap::new();
     let mut first = Vec::new();
     let mut add = |d: Diagnostic, diags: &mut Diagnostics| {
         let key = (d.code, d.location.clone(), d.message.clone());
@@ -113,7 +118,16 @@ pub(crate) fn run(repo: &Path, format: Format, args: Args) -> anyhow::Result<Exi
         }
     }
     if failed {
-        return Err(fail(Exit::Invalid, format!("validation found {} error{} and {} warning{}", diags.errors(), s(diags.errors()), diags.warnings(), s(diags.warnings()))));
+        return Err(fail(
+            Exit::Invalid,
+            format!(
+                "validation found {} error{} and {} warning{}",
+                diags.errors(),
+                s(diags.errors()),
+                diags.warnings(),
+                s(diags.warnings())
+            ),
+        ));
     }
     Ok(Exit::Ok)
 }
@@ -127,7 +141,8 @@ fn sarif(diags: &Diagnostics) -> serde_json::Value {
     let mut codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
     codes.sort_unstable();
     codes.dedup();
-    let rules: Vec<_> = codes.iter().map(|c| json!({ "id": c, "name": c, "helpUri": "https://dbfleet.dev/docs/validation" })).collect();
+    let rules: Vec<_> =
+        codes.iter().map(|c| json!({ "id": c, "name": c, "helpUri": "https://dbfleet.dev/docs/validation" })).collect();
     let results: Vec<_> = diags
         .iter()
         .map(|d| {

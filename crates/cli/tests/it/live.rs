@@ -93,7 +93,14 @@ fn postgresql_a_value_the_server_does_not_take_is_restored_and_recorded() {
     // `timezone` is a free-form string to dbfleet, so validation accepts
     // `Mars/Olympus`; the server refuses it. The change planned before it
     // (default_statistics_target) must be put back and both recorded.
-    let fleet = live_fleet("postgresql", "15.18", "15", pg.port(), "  default_statistics_target: 250\n  timezone: Mars/Olympus\n", "");
+    let fleet = live_fleet(
+        "postgresql",
+        "15.18",
+        "15",
+        pg.port(),
+        "  default_statistics_target: 250\n  timezone: Mars/Olympus\n",
+        "",
+    );
     assert_eq!(fleet.run(&["validate"]).code, 0);
     let run = fleet.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 7, "{}\n{}", run.stdout, run.stderr);
@@ -157,7 +164,8 @@ fn an_unreachable_server_changes_nothing_and_says_which() {
 #[test]
 fn redis_change_survives_a_restart_and_a_rejected_value_is_restored() {
     let redis = RedisServer::start().expect("Redis starts");
-    let fleet = live_fleet("redis", "7.0.15", "7.0", redis.port(), "  maxmemory: 64mb\n  maxmemory-policy: allkeys-lru\n", "");
+    let fleet =
+        live_fleet("redis", "7.0.15", "7.0", redis.port(), "  maxmemory: 64mb\n  maxmemory-policy: allkeys-lru\n", "");
     let run = fleet.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     redis.restart().unwrap();
@@ -214,7 +222,14 @@ fn redis_tenants_become_acl_users_through_apply() {
 fn clickhouse_profile_change_is_picked_up_by_reload() {
     let ch = ClickHouseServer::start().expect("ClickHouse starts");
     let control = format!("  control:\n    config_dir: {:?}\n", ch.config_dir().display().to_string());
-    let fleet = live_fleet("clickhouse", "18.16.1", "18.16", ch.http_port(), "  max_memory_usage: 3000000000\n  max_threads: 3\n", &control);
+    let fleet = live_fleet(
+        "clickhouse",
+        "18.16.1",
+        "18.16",
+        ch.http_port(),
+        "  max_memory_usage: 3000000000\n  max_threads: 3\n",
+        &control,
+    );
     let run = fleet.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let v = ch.query("SELECT value FROM system.settings WHERE name = 'max_memory_usage'").unwrap();

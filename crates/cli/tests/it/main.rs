@@ -4,8 +4,8 @@
 
 mod harness;
 mod live;
-mod render;
 mod malformed;
+mod render;
 mod resolve;
 mod secrets;
 mod validation;

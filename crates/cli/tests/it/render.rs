@@ -15,9 +15,15 @@ const SECRET: &str = "r3nder-Secret-never-in-logs";
 
 #[test]
 fn render_writes_files_with_modes_and_secrets_only_where_needed() {
-    let fleet = fleet_for(dbfleet_model::EngineKind::Redis, "7.0.15", "  maxmemory: 1gb\n  requirepass: {$secret: env:DBFLEET_TEST_REDIS_PASS}\n", "");
+    let fleet = fleet_for(
+        dbfleet_model::EngineKind::Redis,
+        "7.0.15",
+        "  maxmemory: 1gb\n  requirepass: {$secret: env:DBFLEET_TEST_REDIS_PASS}\n",
+        "",
+    );
     let out = fleet.path().join("out");
-    let run = fleet.run_env(&["render", "--annotate", "--out", out.to_str().unwrap()], &[("DBFLEET_TEST_REDIS_PASS", SECRET)]);
+    let run = fleet
+        .run_env(&["render", "--annotate", "--out", out.to_str().unwrap()], &[("DBFLEET_TEST_REDIS_PASS", SECRET)]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stdout.contains(SECRET) && !run.stderr.contains(SECRET));
     let conf = out.join("i-1/redis.conf");
@@ -37,7 +43,12 @@ fn render_writes_files_with_modes_and_secrets_only_where_needed() {
 
 #[test]
 fn render_is_deterministic() {
-    let fleet = fleet_for(dbfleet_model::EngineKind::Postgresql, "16.4", "  work_mem: 32MB\n  shared_buffers: 1GB\n  log_line_prefix: '%m [%p] '\n", "  statement_timeout: 30s\n");
+    let fleet = fleet_for(
+        dbfleet_model::EngineKind::Postgresql,
+        "16.4",
+        "  work_mem: 32MB\n  shared_buffers: 1GB\n  log_line_prefix: '%m [%p] '\n",
+        "  statement_timeout: 30s\n",
+    );
     let (a, b) = (fleet.path().join("a"), fleet.path().join("b"));
     assert_eq!(fleet.run(&["render", "--out", a.to_str().unwrap()]).code, 0);
     assert_eq!(fleet.run(&["render", "--out", b.to_str().unwrap()]).code, 0);
@@ -72,7 +83,15 @@ fn round_trip(engine: dbfleet_model::EngineKind, version: &str, files: &[&Path],
     let fleet = fleet_for(engine, version, "", "");
     let layer = fleet.path().join("layers/environments/staging.yaml");
     let import = |out: &Path, files: Vec<String>| {
-        let mut args = vec!["import".to_string(), "--engine".into(), engine.as_str().into(), "--version".into(), version.into(), "--out".into(), out.display().to_string()];
+        let mut args = vec![
+            "import".to_string(),
+            "--engine".into(),
+            engine.as_str().into(),
+            "--version".into(),
+            version.into(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
         args.extend(files);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = fleet.run(&args);
@@ -118,7 +137,10 @@ fn shipped_clickhouse_config_and_users_xml_round_trip() {
 #[test]
 fn import_lists_what_it_cannot_map() {
     let fleet = TestFleet::new(&[]);
-    fleet.write("redis.conf", "maxmemory 1gb\ninclude /etc/redis/extra.conf\nmaxmemroy 2gb\nrename-command FLUSHALL \"\"\n");
+    fleet.write(
+        "redis.conf",
+        "maxmemory 1gb\ninclude /etc/redis/extra.conf\nmaxmemroy 2gb\nrename-command FLUSHALL \"\"\n",
+    );
     let run = fleet.run(&["import", "--engine", "redis", fleet.path().join("redis.conf").to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("maxmemory: 1gb"), "{}", run.stdout);
@@ -142,7 +164,13 @@ fn import_override_yaml_with_placeholders() {
     );
     let run = fleet.run(&["import", "--overrides", fleet.path().join("overrides.yaml").to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    for line in ["postgresql:", "    max_connections: 200", "    shared_buffers: 4GB", "redis:", "    requirepass: {$secret: \"env:REDIS_PASSWORD\"}"] {
+    for line in [
+        "postgresql:",
+        "    max_connections: 200",
+        "    shared_buffers: 4GB",
+        "redis:",
+        "    requirepass: {$secret: \"env:REDIS_PASSWORD\"}",
+    ] {
         assert!(run.stdout.contains(line), "missing `{line}`:\n{}", run.stdout);
     }
 }

@@ -21,7 +21,11 @@ fn example_fleet_resolves_every_target() {
 
 #[test]
 fn example_fleet_resolve_json() {
-    let run = run_in(&example_fleet(), &["--format", "json", "resolve", "--at", AT, "pg-prod-premium-01", "globex/postgresql"], &[]);
+    let run = run_in(
+        &example_fleet(),
+        &["--format", "json", "resolve", "--at", AT, "pg-prod-premium-01", "globex/postgresql"],
+        &[],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     insta::assert_json_snapshot!(v);
@@ -44,7 +48,8 @@ fn precedence_and_time_profiles() {
         let run = fleet.run(&["--format", "json", "explain", "--at", at, "acme/postgresql", "statement_timeout"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-        let layers: Vec<String> = v["chain"].as_array().unwrap().iter().map(|e| e["layer"].as_str().unwrap().to_string()).collect();
+        let layers: Vec<String> =
+            v["chain"].as_array().unwrap().iter().map(|e| e["layer"].as_str().unwrap().to_string()).collect();
         (v["value"].as_str().unwrap().to_string(), layers)
     };
     // At noon the night profile is off: base < tenant.
@@ -68,7 +73,10 @@ fn lists_replace_append_remove_and_unset() {
         "inventory/main.yaml",
         "pg-1:\n  engine: postgresql\n  version: \"16.4\"\n  environment: production\n  pool: {tier: free}\n  address: x\n  hardware: {memory: 16GB, cpus: 4}\n  overrides:\n    instance:\n      shared_preload_libraries: {$append: [auto_explain, pgaudit]}\n      max_connections: {$unset: true}\n",
     );
-    fleet.write("layers/workloads/mixed.yaml", "postgresql:\n  instance:\n    shared_preload_libraries: {$remove: pg_stat_statements}\n");
+    fleet.write(
+        "layers/workloads/mixed.yaml",
+        "postgresql:\n  instance:\n    shared_preload_libraries: {$remove: pg_stat_statements}\n",
+    );
     let run = fleet.run(&["--format", "json", "resolve", "pg-1"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();

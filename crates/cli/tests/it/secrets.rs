@@ -66,7 +66,8 @@ fn age_store_round_trip_through_the_cli() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("<secret age:pg-prod>"), "{}", run.stdout);
     assert!(!run.stdout.contains(VALUE) && !run.stderr.contains(VALUE));
-    let missing = fleet_with_secrets(&["age:nope"]).run_env(&["resolve", "--check-secrets"], &[("DBFLEET_AGE_IDENTITY", id1s)]);
+    let missing =
+        fleet_with_secrets(&["age:nope"]).run_env(&["resolve", "--check-secrets"], &[("DBFLEET_AGE_IDENTITY", id1s)]);
     assert_eq!(missing.code, 5, "{}", missing.stderr);
 }
 
@@ -82,7 +83,12 @@ fn check_secrets_against_openbao() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stdout.contains(VALUE) && !run.stderr.contains(VALUE));
 
-    let bad = fleet_with_secrets(&["vault:secret/db/pg#password", "vault:secret/db/pg#passwd", "vault:secret/db/mysql#password", "env:DBFLEET_SURELY_UNSET"]);
+    let bad = fleet_with_secrets(&[
+        "vault:secret/db/pg#password",
+        "vault:secret/db/pg#passwd",
+        "vault:secret/db/mysql#password",
+        "env:DBFLEET_SURELY_UNSET",
+    ]);
     let run = bad.run_env(&["resolve", "--check-secrets"], &env);
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(run.stderr.contains("--> layers/base/postgresql.yaml:4:13"), "{}", run.stderr);
@@ -93,7 +99,8 @@ fn check_secrets_against_openbao() {
     assert!(run.stderr.contains("3 errors"), "{}", run.stderr);
     assert!(!run.stdout.contains(VALUE) && !run.stderr.contains(VALUE));
 
-    let denied = ok.run_env(&["resolve", "--check-secrets"], &[("VAULT_ADDR", &bao.address()), ("VAULT_TOKEN", "wrong")]);
+    let denied =
+        ok.run_env(&["resolve", "--check-secrets"], &[("VAULT_ADDR", &bao.address()), ("VAULT_TOKEN", "wrong")]);
     assert_eq!(denied.code, 5);
     assert!(denied.stderr.contains("denied") || denied.stderr.contains("403"), "{}", denied.stderr);
 }
