@@ -28,6 +28,8 @@ command -v clickhouse-client >/dev/null 2>&1 || apt_pkgs+=(clickhouse-client)
 [[ -x $PG_BIN/postgres && -x $PG_BIN/initdb && -x $PG_BIN/pg_ctl ]] || apt_pkgs+=(postgresql-15)
 command -v psql >/dev/null 2>&1 || apt_pkgs+=(postgresql-client-15)
 command -v runuser >/dev/null 2>&1 || apt_pkgs+=(util-linux)
+# The TLS tests make their certificates with the openssl command.
+command -v openssl >/dev/null 2>&1 || apt_pkgs+=(openssl)
 
 # Kill a daemon that a package started on its default port anyway. Only the
 # process that owns the pidfile / listening socket, and whose executable path

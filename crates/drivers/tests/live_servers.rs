@@ -345,8 +345,9 @@ async fn postgres_tenant_role_settings_are_observed_and_reset() {
     assert!(!driver.observe().await.unwrap().tenants.contains_key("acme"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn postgres_over_tls_verifies_the_server() {
+/// A CA, a server certificate it signed for 127.0.0.1 (`server.crt`,
+/// `server.key`) and an unrelated CA (`other.crt`), in a fresh directory.
+fn test_certificates() -> tempfile::TempDir {
     let certs = tempfile::tempdir().unwrap();
     let dir = certs.path();
     // A CA, and a server certificate it signed for 127.0.0.1.
@@ -362,6 +363,13 @@ async fn postgres_over_tls_verifies_the_server() {
         "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.crt",
     );
     openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other.key -out other.crt");
+    certs
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_over_tls_verifies_the_server() {
+    let certs = test_certificates();
+    let dir = certs.path();
     // The server runs as `postgres` and wants its key private to itself.
     let chown = std::process::Command::new("chown").arg("-R").arg("postgres:postgres").arg(dir).status().unwrap();
     assert!(chown.success());
@@ -764,6 +772,35 @@ async fn redis_acl_users_go_to_the_aclfile_and_a_refused_rule_is_reported_withou
 }
 
 // ClickHouse
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_over_tls_verifies_the_server() {
+    let certs = test_certificates();
+    let dir = certs.path();
+    let tls_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let lines = [
+        format!("tls-port {tls_port}"),
+        format!("tls-cert-file {}", dir.join("server.crt").display()),
+        format!("tls-key-file {}", dir.join("server.key").display()),
+        format!("tls-ca-cert-file {}", dir.join("ca.crt").display()),
+        "tls-auth-clients no".to_string(),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let redis = blocking(|| RedisServer::start_with_config_lines(&lines)).unwrap();
+    let tls = |ca: &str, insecure: bool| Connection {
+        tls: Tls { enabled: true, ca: Some(dir.join(ca)), insecure },
+        ..connection(REDIS, "7.0", format!("127.0.0.1:{tls_port}"))
+    };
+    let driver = connect(tls("ca.crt", false), Vec::new());
+    let before = driver.observe().await.unwrap();
+    assert_eq!(setting(&before, "tls-port").raw, tls_port.to_string());
+    let p = plan(REDIS, &desired(REDIS, &[("maxmemory", "48mb")]), &before);
+    driver.apply(&p, false).await.unwrap();
+    assert_eq!(blocking(|| redis.cli(&["CONFIG", "GET", "maxmemory"])).unwrap().lines().nth(1), Some("50331648"));
+    let err = connect(tls("other.crt", false), Vec::new()).observe().await.unwrap_err();
+    assert!(err.is_connection(), "a server the CA did not sign is refused: {err}");
+    connect(tls("other.crt", true), Vec::new()).observe().await.unwrap();
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn clickhouse_profile_change_is_taken_up_by_a_reload_and_restored() {
