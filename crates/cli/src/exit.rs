@@ -17,7 +17,7 @@ pub(crate) enum Exit {
     NotFound = 4,
     /// A secret could not be read (missing, undecryptable, provider down).
     Secret = 5,
-    /// A server could not be reached or refused the credentials.
+    /// A server could not be reached.
     Unreachable = 6,
     /// Applying failed; what was changed was put back.
     ApplyFailed = 7,
@@ -25,7 +25,8 @@ pub(crate) enum Exit {
     RestoreFailed = 8,
     /// Bad command-line usage.
     Usage = 64,
-    /// Permission denied (a file, a secret provider, a server).
+    /// Permission denied: a file, a secret provider, or a server that refused
+    /// the credentials or lacks a privilege dbfleet needs.
     Denied = 77,
 }
 

@@ -84,7 +84,8 @@ pub struct Applied {
 pub enum DriverError {
     #[error("cannot reach {address}: {reason}")]
     Unreachable { address: String, reason: String },
-    #[error("{address} refused the credentials: {reason}")]
+    /// The server refused the credentials, or the role lacks a privilege.
+    #[error("{address} denied access: {reason}")]
     Denied { address: String, reason: String },
     #[error("the server rejected `{name}`: {reason}")]
     Rejected { name: String, reason: String },

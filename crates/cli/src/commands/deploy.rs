@@ -167,7 +167,8 @@ fn inst_path(p: &str) -> PathBuf {
 /// Everything needed to act on the selected instances.
 struct Prepared {
     items: Vec<(Box<dyn Driver>, InstancePlan)>,
-    unreachable: Vec<(String, String)>,
+    /// Instances that could not be observed, with the error and its exit code.
+    unreachable: Vec<(String, String, Exit)>,
 }
 
 fn prepare(fleet: &Fleet, common: &Common, format: Format, rt: &tokio::runtime::Runtime) -> anyhow::Result<Prepared> {
@@ -208,7 +209,7 @@ fn prepare(fleet: &Fleet, common: &Common, format: Format, rt: &tokio::runtime::
         let driver = dbfleet_drivers::connect(connection(inst, &secrets)?, files);
         match rt.block_on(dbfleet_rollout::plan_instance(driver.as_ref(), &inst.name, want)) {
             Ok(ip) => items.push((driver, ip)),
-            Err(e) => unreachable.push((inst.name.clone(), e.to_string())),
+            Err(e) => unreachable.push((inst.name.clone(), e.to_string(), driver_exit(&e))),
         }
     }
     Ok(Prepared { items, unreachable })
@@ -240,7 +241,7 @@ fn print_plans(p: &Prepared, format: Format, heading: &str) {
     match format {
         Format::Json => output::json(&json!({
             "instances": p.items.iter().map(|(_, ip)| json!({ "instance": ip.instance, "engine": ip.engine, "changes": ip.plan.changes, "needs_restart": ip.plan.needs_restart() })).collect::<Vec<_>>(),
-            "unreachable": p.unreachable.iter().map(|(i, e)| json!({ "instance": i, "error": e })).collect::<Vec<_>>(),
+            "unreachable": p.unreachable.iter().map(|(i, e, _)| json!({ "instance": i, "error": e })).collect::<Vec<_>>(),
         })),
         Format::Human => {
             let mut out = anstream::stdout().lock();
@@ -258,7 +259,7 @@ fn print_plans(p: &Prepared, format: Format, heading: &str) {
             );
         }
     }
-    for (inst, e) in &p.unreachable {
+    for (inst, e, _) in &p.unreachable {
         eprintln!("error: {inst}: {e}");
     }
 }
@@ -267,9 +268,20 @@ fn changes(p: &Prepared) -> usize {
     p.items.iter().map(|(_, ip)| ip.plan.changes.len()).sum()
 }
 
+/// The exit code of a server that could not be observed: refused access
+/// (credentials or privileges) or not reached.
+fn driver_exit(e: &dbfleet_drivers::DriverError) -> Exit {
+    match e {
+        dbfleet_drivers::DriverError::Denied { .. } => Exit::Denied,
+        _ => Exit::Unreachable,
+    }
+}
+
 fn unreachable_error(p: &Prepared) -> anyhow::Error {
+    // Denied wins: it needs a person to grant something, not a retry.
+    let code = if p.unreachable.iter().any(|(_, _, c)| *c == Exit::Denied) { Exit::Denied } else { Exit::Unreachable };
     fail(
-        Exit::Unreachable,
+        code,
         format!(
             "{} instance{} could not be observed",
             p.unreachable.len(),
@@ -483,7 +495,7 @@ pub(crate) fn rollback(repo: &Path, format: Format, args: RollbackArgs) -> anyho
         // Rolling back writes values over the wire or puts file backups back;
         // it renders nothing new.
         let driver = dbfleet_drivers::connect(connection(inst, &secrets)?, Vec::new());
-        let now = rt.block_on(driver.observe()).map_err(|e| fail(Exit::Unreachable, format!("{name}: {e}")))?;
+        let now = rt.block_on(driver.observe()).map_err(|e| fail(driver_exit(&e), format!("{name}: {e}")))?;
         let plan = dbfleet_rollout::rollback_plan(name, inst.spec.engine, &before, &changed, &now);
         plans.push((driver, before, plan, snap.deployment));
     }

@@ -150,6 +150,20 @@ fn postgresql_killed_mid_apply_is_recorded_and_rolled_back_later() {
 }
 
 #[test]
+fn a_role_without_the_right_is_denied_and_nothing_changes() {
+    let pg = PgServer::start().expect("PostgreSQL starts");
+    // May read every setting, but not change them.
+    pg.psql("CREATE ROLE app LOGIN; GRANT pg_read_all_settings TO app").unwrap();
+    let fleet = live_fleet("postgresql", "15.18", "15", pg.port(), "  work_mem: 24MB\n", "");
+    let inventory = std::fs::read_to_string(fleet.path().join("inventory.yaml")).unwrap();
+    fleet.write("inventory.yaml", &inventory.replace("user: postgres", "user: app"));
+    let run = fleet.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 77, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("db-1"), "{}", run.stderr);
+    assert_eq!(pg.psql("SHOW work_mem").unwrap(), "4MB");
+}
+
+#[test]
 fn an_unreachable_server_changes_nothing_and_says_which() {
     let pg = PgServer::start().expect("PostgreSQL starts");
     let fleet = live_fleet("postgresql", "15.18", "15", pg.port(), "  work_mem: 24MB\n", "");
