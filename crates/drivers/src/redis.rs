@@ -152,6 +152,20 @@ impl RedisDriver {
         Ok(info.lines().find_map(|l| l.strip_prefix(&prefix)).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()))
     }
 
+    /// Refuses, before anything changes, a server started without a config
+    /// file: `CONFIG REWRITE` has nowhere to keep a change, which the next
+    /// restart would silently undo.
+    async fn require_config_file(&self, con: &mut MultiplexedConnection) -> Result<(), DriverError> {
+        if self.info_field(con, "config_file").await?.is_some() {
+            return Ok(());
+        }
+        Err(DriverError::Protocol(format!(
+            "{} runs without a config file, so no change would survive a restart (CONFIG REWRITE needs one); \
+             start it with a redis.conf. Nothing was changed.",
+            self.conn.address
+        )))
+    }
+
     /// The config file the server runs from, where dbfleet can open it.
     async fn config_file(&self, con: &mut MultiplexedConnection) -> Result<Option<PathBuf>, DriverError> {
         let Some(reported) = self.info_field(con, "config_file").await? else { return Ok(None) };
@@ -399,6 +413,10 @@ impl Driver for RedisDriver {
     async fn apply(&self, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
         refuse_tenants(plan)?;
         common::restart_command(&self.conn, plan.needs_restart(), allow_restart)?;
+        if plan.is_empty() {
+            return Ok(Applied::default());
+        }
+        self.require_config_file(&mut self.connect().await?).await?;
         let users = match (plan.changes.iter().any(is_users), &self.acl) {
             (false, _) => None,
             (true, Some(text)) => Some(text.lines().map(str::to_string).collect::<Vec<_>>()),
@@ -441,8 +459,22 @@ impl Driver for RedisDriver {
         let mut writes = Vec::new();
         let mut secrets = Vec::new();
         let mut users = None;
+        // What the server holds now: a setting already back as it was (or
+        // never changed, when the apply stopped early) is left alone, so a
+        // restore that has nothing to do sends nothing.
+        let now = self.observe().await?;
         for c in plan.changes.iter().filter(|c| seen.insert(c.name.as_str())) {
             let was = before.settings.get(&c.name);
+            let is = now.settings.get(&c.name);
+            let unchanged = match (was, is) {
+                (Some(w), Some(i)) if is_users(c) => w.raw == i.raw,
+                (Some(w), Some(i)) => w.value.is_some() && w.value == i.value && w.explicit == i.explicit,
+                (None, None) => true,
+                _ => false,
+            };
+            if unchanged {
+                continue;
+            }
             if is_users(c) {
                 // Without a listing (a snapshot from the store, which keeps
                 // no secrets) the users cannot be put back.

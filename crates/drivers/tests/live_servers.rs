@@ -773,6 +773,46 @@ async fn redis_acl_users_go_to_the_aclfile_and_a_refused_rule_is_reported_withou
 
 // ClickHouse
 
+/// A redis-server started with arguments only, no config file; killed on drop.
+struct BareRedis(std::process::Child, u16);
+
+impl Drop for BareRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_without_a_config_file_is_refused_before_anything_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let redis = BareRedis(child, port);
+    let driver = connect(connection(REDIS, "7.0", format!("127.0.0.1:{}", redis.1)), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let before = loop {
+        match driver.observe().await {
+            Ok(o) => break o,
+            Err(e) if Instant::now() < deadline => drop(e),
+            Err(e) => panic!("redis-server did not come up: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let p = plan(REDIS, &desired(REDIS, &[("maxmemory", "48mb")]), &before);
+    let err = driver.apply(&p, false).await.unwrap_err();
+    assert!(err.to_string().contains("runs without a config file"), "{err}");
+    assert_eq!(pick(&driver.observe().await.unwrap(), &["maxmemory"]), pick(&before, &["maxmemory"]));
+    // Nothing to put back, so restoring sends nothing and succeeds.
+    let restored = driver.restore(&before, &p, false).await.unwrap();
+    assert!(restored.changed.is_empty(), "{restored:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_over_tls_verifies_the_server() {
     let certs = test_certificates();
