@@ -274,7 +274,14 @@ impl fmt::Display for Plan {
                     c.from.as_deref().unwrap_or_default(),
                     c.to.as_deref().unwrap_or_default()
                 ),
-                Action::Reset => format!("{} (was {}) -> default", c.name, c.from.as_deref().unwrap_or_default()),
+                // A reset whose outcome is known (a rollback to a recorded
+                // state) shows it.
+                Action::Reset => format!(
+                    "{} (was {}) -> {}",
+                    c.name,
+                    c.from.as_deref().unwrap_or_default(),
+                    c.to.as_deref().map_or_else(|| "default".to_string(), |to| format!("as before: {to}"))
+                ),
             };
             writeln!(f, "    {} {who}{what}  [{}]", c.action.symbol(), c.apply)?;
         }

@@ -247,13 +247,20 @@ pub fn rollback_plan(
             }
             _ => (Action::Reset, None),
         };
+        // A reset shows the value recorded before the change, which the
+        // server goes back to (its default then, or a driver's own file).
+        let shown = match (&native, then) {
+            (Some(n), _) => Some(n.clone()),
+            (None, Some(s)) if !s.raw.is_empty() => Some(s.raw.clone()),
+            (None, _) => None,
+        };
         changes.push(dbfleet_plan::Change {
             scope: if tenant.is_some() { Scope::Tenant } else { Scope::Instance },
             tenant: tenant.clone(),
             name: name.clone(),
             action,
             from: current.map(|c| if sensitive { SENSITIVE.to_string() } else { c.raw.clone() }),
-            to: native.clone().map(|n| if sensitive { SENSITIVE.to_string() } else { n }),
+            to: shown.map(|n| if sensitive { SENSITIVE.to_string() } else { n }),
             native,
             apply,
             sensitive,

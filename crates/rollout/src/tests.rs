@@ -214,6 +214,13 @@ async fn rollback_plan_sets_back_and_resets() {
     let plan = rollback_plan("pg", EngineKind::Postgresql, &before, &changed, &now);
     let summary: Vec<_> = plan.changes.iter().map(|c| (c.name.as_str(), c.action, c.native.as_deref())).collect();
     assert_eq!(summary, [("work_mem", Action::Change, Some("4")), ("max_connections", Action::Reset, None)]);
+
+    // A reset to a value the server held without dbfleet shows that value.
+    let mut before = observed(&BTreeMap::from([("work_mem".to_string(), 4)]));
+    before.settings.get_mut("work_mem").unwrap().explicit = false;
+    let plan = rollback_plan("pg", EngineKind::Postgresql, &before, &changed[..1], &now);
+    assert_eq!((plan.changes[0].action, plan.changes[0].to.as_deref()), (Action::Reset, Some("4")));
+    assert!(plan.to_string().contains("work_mem (was 8) -> as before: 4"), "{plan}");
 }
 
 #[test]
