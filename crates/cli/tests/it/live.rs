@@ -50,6 +50,13 @@ fn postgresql_plan_apply_restart_drift_rollback() {
     assert!(run.stdout.contains("work_mem: 4MB -> 24MB  [reload]"), "{}", run.stdout);
     assert!(run.stdout.contains("shared_buffers: 128MB -> 48MB  [restart]"), "{}", run.stdout);
     assert!(run.stdout.contains("needs a restart"), "{}", run.stdout);
+    insta::assert_snapshot!("postgresql_plan", run.stdout);
+    let json = fleet.run(&["--format", "json", "plan"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    insta::assert_json_snapshot!(
+        "postgresql_plan_json",
+        serde_json::from_str::<serde_json::Value>(&json.stdout).unwrap()
+    );
 
     // Without --allow-restart nothing changes.
     let run = fleet.run(&["apply", "--auto-approve"]);
