@@ -550,7 +550,7 @@ pub(crate) fn history(repo: &Path, format: Format, args: HistoryArgs) -> anyhow:
         .iter()
         .flat_map(|d| {
             d.instances.iter().filter(|i| args.instance.as_ref().is_none_or(|n| n == &i.instance)).map(move |i| {
-                json!({ "deployment": d.id.to_string(), "created_at": d.created_at.to_string(), "actor": d.actor, "deployment_status": format!("{:?}", d.status).to_lowercase(), "instance": i.instance, "status": format!("{:?}", i.status).to_lowercase(), "error": i.error })
+                json!({ "deployment": d.id.to_string(), "created_at": d.created_at.to_string(), "actor": d.actor, "deployment_status": d.status.as_str(), "instance": i.instance, "status": i.status.as_str(), "error": i.error })
             })
         })
         .collect();

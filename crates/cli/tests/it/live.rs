@@ -116,7 +116,7 @@ fn postgresql_a_value_the_server_does_not_take_is_restored_and_recorded() {
     assert_eq!(pg.psql("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%auto.conf'").unwrap(), "0");
     let h = history(&fleet);
     assert_eq!(h[0]["status"], "restored", "{h}");
-    assert_eq!(h[0]["deployment_status"], "rolledback", "{h}");
+    assert_eq!(h[0]["deployment_status"], "rolled_back", "{h}");
     assert!(h[0]["error"].as_str().unwrap().contains("timezone"), "{h}");
 }
 
@@ -139,8 +139,8 @@ fn postgresql_killed_mid_apply_is_recorded_and_rolled_back_later() {
     // The store holds the snapshot taken before the change, the failure and
     // the failed restore.
     let h = history(&fleet);
-    assert_eq!(h[0]["status"], "restorefailed", "{h}");
-    assert_eq!(h[0]["deployment_status"], "rollbackfailed", "{h}");
+    assert_eq!(h[0]["status"], "restore_failed", "{h}");
+    assert_eq!(h[0]["deployment_status"], "rollback_failed", "{h}");
     assert!(h[0]["error"].as_str().is_some_and(|e| !e.is_empty()), "{h}");
 
     // Back up, the server runs the half-applied values...
