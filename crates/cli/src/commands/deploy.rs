@@ -331,8 +331,13 @@ fn confirm(question: &str, auto_approve: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Who a deployment is recorded as: `DBFLEET_ACTOR` (for CI jobs and
+/// wrappers), else the login name.
 fn actor() -> String {
-    std::env::var("DBFLEET_ACTOR").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into())
+    ["DBFLEET_ACTOR", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 pub(crate) fn apply(repo: &Path, format: Format, args: ApplyArgs) -> anyhow::Result<Exit> {
