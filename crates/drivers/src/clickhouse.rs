@@ -410,7 +410,8 @@ impl Driver for ClickHouseDriver {
         if plan.is_empty() {
             return Ok(Applied::default());
         }
-        refuse_tenants(plan)?;
+        // Tenant changes were refused by apply before anything was written.
+        let plan = &common::instance_changes(plan);
         self.dir()?;
         let mut held = self.held().await?;
         let catalog = dbfleet_catalog::catalog(ENGINE);

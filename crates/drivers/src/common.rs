@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use dbfleet_catalog::{Lookup, Parameter, Typed};
 use dbfleet_model::{EngineKind, Value, Version};
-use dbfleet_plan::{Change, ObservedSetting};
+use dbfleet_plan::{Change, ObservedSetting, Plan};
 
 use crate::{Connection, DriverError, Tls};
 
@@ -79,6 +79,13 @@ pub(crate) fn catalog_default(engine: EngineKind, parameter: &Parameter, no_rese
     };
     let value = parameter.default.as_ref().ok_or_else(no_default)?;
     parameter.normalize(engine, value).map_err(|_| no_default())
+}
+
+/// `plan` without its tenant changes, for the restore of a driver that
+/// refuses those in apply (before writing anything), so that they never
+/// need putting back.
+pub(crate) fn instance_changes(plan: &Plan) -> Plan {
+    Plan { changes: plan.changes.iter().filter(|c| c.tenant.is_none()).cloned().collect(), ..plan.clone() }
 }
 
 /// A change as [`Applied::changed`](crate::Applied::changed) names it:

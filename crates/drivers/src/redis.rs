@@ -453,7 +453,8 @@ impl Driver for RedisDriver {
     }
 
     async fn restore(&self, before: &Observed, plan: &Plan, allow_restart: bool) -> Result<Applied, DriverError> {
-        refuse_tenants(plan)?;
+        // Tenant changes were refused by apply before anything was written.
+        let plan = &common::instance_changes(plan);
         let catalog = dbfleet_catalog::catalog(ENGINE);
         let mut seen = BTreeSet::new();
         let mut writes = Vec::new();

@@ -890,6 +890,23 @@ async fn clickhouse_values_it_would_misread_are_refused_before_anything_is_writt
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn clickhouse_tenant_changes_are_refused_and_nothing_needs_putting_back() {
+    let ch = blocking(ClickHouseServer::start).unwrap();
+    let driver = connect(ch_conn(&ch), Vec::new());
+    let before = driver.observe().await.unwrap();
+    let mut d = desired(CH, &[("max_threads", "3")]);
+    d.tenants.insert("acme".into(), [("max_threads".to_string(), want(CH, "max_threads", "2"))].into());
+    let p = plan(CH, &d, &before);
+    let err = driver.apply(&p, false).await.unwrap_err();
+    assert!(err.to_string().contains("tenant"), "{err}");
+    assert!(!ch.users_d().join("dbfleet.xml").exists(), "nothing was written");
+    // The rollout restores after a failed apply: with nothing changed, that
+    // succeeds and leaves the server as it was.
+    driver.restore(&before, &p, false).await.unwrap();
+    assert_eq!(driver.observe().await.unwrap().settings, before.settings);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn clickhouse_server_element_needs_a_restart() {
     let ch = blocking(ClickHouseServer::start).unwrap();
     let driver = connect(ch_conn(&ch), Vec::new());
