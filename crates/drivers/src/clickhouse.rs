@@ -29,8 +29,27 @@
 //! every two seconds, covers a default profile too broken to run the
 //! reload query.
 //!
-//! This module does not manage tenants (users, their profiles and quotas),
-//! and does not write or read any other file in `config.d`/`users.d`.
+//! Tenants (their profiles, users and quotas) are the third file,
+//! `users.d/dbfleet-tenants.xml`, which the driver takes as rendered
+//! (`dbfleet_render`) and delivers whole, as dbfleet's own `tenants.xml`
+//! setting. It is observed when the driver was given a rendered tenants file
+//! or the file exists: its value is a digest of the file's text from the
+//! root element on (the header names the fleet revision, which a new commit
+//! changes without changing a tenant; see [`tenants_digest`]), its text is
+//! kept in memory only, and it is sensitive (password hashes) and never
+//! explicit. Applying writes the rendered file atomically (the previous one
+//! kept as `.dbfleet.bak`) before the reload, then checks that the server
+//! knows every user of the file: in `system.users` where the server has it
+//! (20.x on) and dbfleet's user may read it (else only that the server still
+//! answers), otherwise by the answer to a login without a password, which
+//! names an unknown user apart from a refused password (18.16). Restoring writes
+//! back the text observed before (or removes the file when there was none);
+//! a snapshot from the state store does not hold it, so the tenants cannot
+//! be put back from one.
+//!
+//! Tenant-scope settings never reach this driver: the CLI plans a tenant
+//! through the tenants file. This module does not write or read any other
+//! file in `config.d`/`users.d`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -39,7 +58,7 @@ use std::time::Duration;
 
 use dbfleet_catalog::{Lookup, Parameter, Typed};
 use dbfleet_model::{ApplyMethod, EngineKind, Value};
-use dbfleet_plan::{Action, Change, Observed, Plan, Settings};
+use dbfleet_plan::{Action, Change, Observed, ObservedSetting, Plan, Settings};
 use dbfleet_render::{RenderInput, RenderValue, Setting};
 use secrecy::{ExposeSecret as _, SecretString};
 
@@ -50,6 +69,13 @@ const ENGINE: EngineKind = EngineKind::Clickhouse;
 const DEFAULT_PORT: u16 = 8123;
 /// dbfleet's files, relative to `config_dir`, by catalog section.
 const FILES: [(&str, &str); 2] = [("users", "users.d/dbfleet.xml"), ("config", "config.d/dbfleet.xml")];
+/// dbfleet's setting for the tenants file, and the file, relative to
+/// `config_dir`.
+const TENANTS: &str = "tenants.xml";
+const TENANTS_FILE: &str = "users.d/dbfleet-tenants.xml";
+/// ClickHouse's error code for a user it does not know (18.16; from 20.x
+/// on a failed login says only `AUTHENTICATION_FAILED`).
+const UNKNOWN_USER: u32 = 192;
 /// Error codes that mean the credentials were refused: unknown user,
 /// wrong or missing password, address not allowed, authentication failed.
 const DENIED: [u32; 5] = [192, 193, 194, 195, 516];
@@ -63,11 +89,15 @@ pub(crate) struct ClickHouseDriver {
     /// Built on first use: building needs the TLS settings read, which can
     /// fail, and `connect` cannot.
     http: OnceLock<reqwest::Client>,
+    /// The rendered `users.d/dbfleet-tenants.xml`, when the instance has
+    /// tenants.
+    tenants: Option<dbfleet_render::RenderedFile>,
 }
 
 impl ClickHouseDriver {
-    pub(crate) fn new(conn: Connection) -> ClickHouseDriver {
-        ClickHouseDriver { conn, http: OnceLock::new() }
+    pub(crate) fn new(conn: Connection, files: Vec<dbfleet_render::RenderedFile>) -> ClickHouseDriver {
+        let tenants = files.into_iter().find(|f| f.path == TENANTS_FILE);
+        ClickHouseDriver { conn, http: OnceLock::new(), tenants }
     }
 
     fn http(&self) -> Result<&reqwest::Client, DriverError> {
@@ -97,12 +127,17 @@ impl ClickHouseDriver {
 
     /// Runs `sql` and returns the response body.
     async fn query(&self, sql: &str) -> Result<String, DriverError> {
+        let user = self.conn.user.as_deref().unwrap_or("default");
+        self.query_as(user, self.conn.password.as_ref().map(|p| p.expose_secret().to_string()), sql).await
+    }
+
+    /// Runs `sql` as `user` with `password`.
+    async fn query_as(&self, user: &str, password: Option<String>, sql: &str) -> Result<String, DriverError> {
         let (host, port) = common::split_address(&self.conn.address, DEFAULT_PORT)?;
         let scheme = if self.conn.tls.enabled { "https" } else { "http" };
         let host = if host.contains(':') { format!("[{host}]") } else { host };
-        let mut request = self.http()?.post(format!("{scheme}://{host}:{port}/")).body(sql.to_string());
-        let user = self.conn.user.as_deref().unwrap_or("default");
-        request = request.basic_auth(user, self.conn.password.as_ref().map(|p| p.expose_secret().to_string()));
+        let request =
+            self.http()?.post(format!("{scheme}://{host}:{port}/")).body(sql.to_string()).basic_auth(user, password);
         let unreachable = |e: reqwest::Error| DriverError::Unreachable {
             address: self.conn.address.clone(),
             reason: common::with_causes(&e),
@@ -116,9 +151,7 @@ impl ClickHouseDriver {
     /// What a ClickHouse error message (`Code: 115, e.displayText() = ...`)
     /// means for the caller.
     fn server_error(&self, message: &str) -> DriverError {
-        let code = message.strip_prefix("Code: ").and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next());
-        let code: Option<u32> = code.and_then(|c| c.parse().ok());
-        if code.is_some_and(|c| DENIED.contains(&c)) {
+        if error_code(message).is_some_and(|c| DENIED.contains(&c)) {
             return DriverError::Denied { address: self.conn.address.clone(), reason: message.to_string() };
         }
         // An unknown name in the default profile: every query fails with it.
@@ -220,7 +253,113 @@ impl ClickHouseDriver {
                 settings.insert(name, s);
             }
         }
+        if let Some(tenants) = self.observed_tenants().await? {
+            settings.insert(TENANTS.to_string(), tenants);
+        }
         Ok(Observed { settings, tenants: Default::default() })
+    }
+
+    /// The tenants file's text, `None` when there is none (or nowhere to
+    /// look for one).
+    async fn tenants_text(&self) -> Result<Option<String>, DriverError> {
+        let Some(dir) = self.conn.config_dir.as_deref() else { return Ok(None) };
+        let path = dir.join(TENANTS_FILE);
+        match tokio::fs::read_to_string(&path).await {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(DriverError::Protocol(format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+
+    /// `tenants.xml` as observed (see the module comment): reported when a
+    /// tenants file was rendered or one exists, an absent file as empty.
+    async fn observed_tenants(&self) -> Result<Option<ObservedSetting>, DriverError> {
+        let text = self.tenants_text().await?;
+        if text.is_none() && (self.tenants.is_none() || self.conn.config_dir.is_none()) {
+            return Ok(None);
+        }
+        let text = text.unwrap_or_default();
+        let digest = tenants_digest(&text);
+        Ok(Some(ObservedSetting {
+            value: Some(Typed::Str(digest.clone())),
+            raw: text,
+            pending_restart: false,
+            // Marks the setting sensitive for whoever keeps snapshots.
+            digest: Some(digest),
+            explicit: false,
+        }))
+    }
+
+    /// Makes the tenants file hold `text`, or removes it for `None`; a
+    /// file that already does is left alone.
+    async fn write_tenants(&self, text: Option<&str>, new_mode: u32) -> Result<(), DriverError> {
+        let path = self.dir()?.join(TENANTS_FILE);
+        if self.tenants_text().await?.as_deref() == text {
+            return Ok(());
+        }
+        common::replace_file(&path, text.map(str::to_string), new_mode).await
+    }
+
+    /// Checks, after a reload, that the server knows every user of the
+    /// tenants file `text` (see the module comment), for at most
+    /// `ready_timeout`.
+    async fn check_tenants(&self, text: &str) -> Result<(), DriverError> {
+        let users = tenant_users(text)?;
+        if users.is_empty() {
+            return Ok(());
+        }
+        let users_table = "SELECT name FROM system.users FORMAT TabSeparated";
+        let has_users_table =
+            self.query("SELECT count() FROM system.tables WHERE database = 'system' AND name = 'users'").await?.trim()
+                == "1";
+        if has_users_table {
+            match self.rows(users_table).await {
+                Ok(_) => {}
+                Err(e) if e.is_connection() => return Err(e),
+                // Reading it takes a privilege (SHOW USERS) the user dbfleet
+                // connects as may lack: the reload succeeded and the server
+                // answers, which is all that can be known then.
+                Err(_) => return self.query("SELECT 1").await.map(drop),
+            }
+        }
+        let deadline = tokio::time::Instant::now() + self.conn.ready_timeout;
+        loop {
+            let missing = if has_users_table {
+                let known: BTreeSet<String> = self.rows(users_table).await?.into_iter().flatten().collect();
+                users.iter().find(|u| !known.contains(*u)).cloned()
+            } else {
+                let mut missing = None;
+                for user in &users {
+                    if !self.user_exists(user).await? {
+                        missing = Some(user.clone());
+                        break;
+                    }
+                }
+                missing
+            };
+            let Some(user) = missing else { return Ok(()) };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(DriverError::Rejected {
+                    name: TENANTS.to_string(),
+                    reason: format!(
+                        "the server does not know user `{user}` of {TENANTS_FILE} {}s after the reload",
+                        self.conn.ready_timeout.as_secs_f32()
+                    ),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Whether a server without `system.users` knows `user`: a login with
+    /// no password is refused for a wrong password or address when it
+    /// does, as an unknown user when it does not.
+    async fn user_exists(&self, user: &str) -> Result<bool, DriverError> {
+        match self.query_as(user, None, "SELECT 1").await {
+            Ok(_) => Ok(true),
+            Err(DriverError::Denied { reason, .. }) => Ok(error_code(&reason) != Some(UNKNOWN_USER)),
+            Err(e) => Err(e),
+        }
     }
 
     /// The parameter a change is about, checked against the server's
@@ -373,12 +512,25 @@ impl Driver for ClickHouseDriver {
         refuse_tenants(plan)?;
         self.dir()?;
         let command = common::restart_command(&self.conn, plan.needs_restart(), allow_restart)?;
-        let parameters = plan.changes.iter().map(|c| self.check(c)).collect::<Result<Vec<_>, _>>()?;
+        let (tenant_changes, changes): (Vec<&Change>, Vec<&Change>) = plan.changes.iter().partition(|c| is_tenants(c));
+        let tenants = match (tenant_changes.first(), &self.tenants) {
+            (None, _) => None,
+            (Some(c), _) if c.action == Action::Reset => {
+                return Err(DriverError::Protocol(format!("`{TENANTS}` is never reset, only rendered again")));
+            }
+            (Some(_), Some(file)) => Some(file),
+            (Some(_), None) => {
+                return Err(DriverError::Protocol(format!(
+                    "the plan changes `{TENANTS}` but no {TENANTS_FILE} was rendered"
+                )));
+            }
+        };
+        let parameters = changes.iter().map(|c| self.check(c)).collect::<Result<Vec<_>, _>>()?;
         // Reachable before anything is written.
         self.query("SELECT 1").await?;
         let mut held = self.held().await?;
         let mut expected = BTreeMap::new();
-        for (c, p) in plan.changes.iter().zip(parameters) {
+        for (c, p) in changes.iter().zip(parameters) {
             match (&c.native, c.action) {
                 (Some(native), Action::Set | Action::Change) => {
                     let value = Value::String(native.clone());
@@ -393,11 +545,17 @@ impl Driver for ClickHouseDriver {
             }
         }
         self.write(&held, &plan.instance).await?;
+        if let Some(file) = tenants {
+            self.write_tenants(Some(&file.contents), file.mode()).await?;
+        }
         self.query("SYSTEM RELOAD CONFIG").await?;
         if let Some(command) = command {
             self.restart(command).await?;
         }
         self.wait_for(&expected).await?;
+        if let Some(file) = tenants {
+            self.check_tenants(&file.contents).await?;
+        }
         Ok(Applied {
             changed: plan.changes.iter().map(label).collect(),
             reloaded: true,
@@ -419,8 +577,20 @@ impl Driver for ClickHouseDriver {
         let mut expected = BTreeMap::new();
         let mut secrets = Vec::new();
         let mut restart = false;
+        // What the tenants file goes back to, when the plan touched it.
+        let mut tenants: Option<Option<String>> = None;
         for c in plan.changes.iter().filter(|c| seen.insert(c.name.as_str())) {
             let was = before.settings.get(&c.name);
+            if is_tenants(c) {
+                match was {
+                    // A snapshot from the store holds no text to put back.
+                    Some(s) if common::is_hidden(s) => secrets.push(c.name.clone()),
+                    // An absent file was observed as empty.
+                    Some(s) if !s.raw.is_empty() => tenants = Some(Some(s.raw.clone())),
+                    _ => tenants = Some(None),
+                }
+                continue;
+            }
             if was.is_some_and(common::is_hidden) {
                 secrets.push(c.name.clone());
                 continue;
@@ -438,6 +608,9 @@ impl Driver for ClickHouseDriver {
         }
         let command = common::restart_command(&self.conn, restart, allow_restart)?;
         self.write(&held, &plan.instance).await?;
+        if let Some(text) = &tenants {
+            self.write_tenants(text.as_deref(), 0o600).await?;
+        }
         // A default profile broken by the apply fails this very query; the
         // server's own reload of the changed files then takes over, and
         // waiting below tells whether it did.
@@ -446,6 +619,9 @@ impl Driver for ClickHouseDriver {
             self.restart(command).await?;
         }
         self.wait_for(&expected).await?;
+        if let Some(Some(text)) = &tenants {
+            self.check_tenants(text).await?;
+        }
         common::unrestorable(&secrets)?;
         Ok(Applied {
             changed: seen.into_iter().map(str::to_string).collect(),
@@ -456,16 +632,52 @@ impl Driver for ClickHouseDriver {
     }
 }
 
-/// Tenants of ClickHouse are users with profiles and quotas, which this
-/// driver does not write.
+/// Tenants of ClickHouse are delivered whole, as the tenants file
+/// (`tenants.xml`); a tenant-scope change would otherwise be taken for a
+/// setting of profile `default`, so one that reaches the driver is refused.
 fn refuse_tenants(plan: &Plan) -> Result<(), DriverError> {
     match plan.changes.iter().find(|c| c.tenant.is_some()) {
         Some(c) => Err(DriverError::Protocol(format!(
-            "the ClickHouse driver does not manage tenant settings (`{}`); deliver them as files",
+            "the ClickHouse driver takes tenant settings (`{}`) only through the rendered {TENANTS_FILE} (`{TENANTS}`)",
             label(c)
         ))),
         None => Ok(()),
     }
+}
+
+fn is_tenants(c: &Change) -> bool {
+    c.tenant.is_none() && c.name == TENANTS
+}
+
+/// The digest `tenants.xml` compares by: of the file's text from its root
+/// element on, leaving out the XML declaration and the header comments
+/// (which name the fleet revision). An empty text (no file) has the digest
+/// of nothing.
+pub(crate) fn tenants_digest(text: &str) -> String {
+    let mut rest = text.trim_start();
+    loop {
+        rest = if let Some(after) = rest.strip_prefix("<?") {
+            after.split_once("?>").map_or("", |(_, r)| r).trim_start()
+        } else if let Some(after) = rest.strip_prefix("<!--") {
+            after.split_once("-->").map_or("", |(_, r)| r).trim_start()
+        } else {
+            break;
+        };
+    }
+    dbfleet_plan::secret_digest(rest)
+}
+
+/// The users a tenants file defines.
+fn tenant_users(text: &str) -> Result<Vec<String>, DriverError> {
+    let parsed = dbfleet_render::parse(ENGINE, TENANTS_FILE, text)
+        .map_err(|e| DriverError::Rejected { name: TENANTS.to_string(), reason: format!("{TENANTS_FILE}: {e}") })?;
+    Ok(parsed.unmapped.iter().filter_map(|u| u.text.strip_prefix("users.")).map(str::to_string).collect())
+}
+
+/// The code of a ClickHouse error message (`Code: 192, e.displayText() = ...`).
+fn error_code(message: &str) -> Option<u32> {
+    let code = message.strip_prefix("Code: ").and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next());
+    code.and_then(|c| c.parse().ok())
 }
 
 fn normalize(name: &str, raw: &str) -> Option<Typed> {
@@ -502,6 +714,25 @@ fn unescape(field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tenants_compare_without_their_header() {
+        let body = "<yandex>\n    <users/>\n</yandex>\n";
+        let a = format!("<?xml version=\"1.0\"?>\n<!-- revision abc. -->\n<!-- Do not edit -->\n{body}");
+        let b = format!("<?xml version=\"1.0\"?>\n<!-- revision def. -->\n{body}");
+        assert_eq!(tenants_digest(&a), tenants_digest(&b));
+        assert_eq!(tenants_digest(&a), dbfleet_plan::secret_digest(body));
+        assert_ne!(tenants_digest(&a), tenants_digest(&a.replace("<users/>", "<users><x/></users>")));
+        assert_eq!(tenants_digest(""), dbfleet_plan::secret_digest(""));
+    }
+
+    #[test]
+    fn tenant_users_are_read_from_the_file() {
+        let text = "<yandex><profiles><acme><profile>default</profile></acme></profiles>\
+                    <users><acme><profile>acme</profile></acme><zeta/></users><quotas><acme/></quotas></yandex>";
+        assert_eq!(tenant_users(text).unwrap(), ["acme", "zeta"]);
+        assert!(tenant_users("<yandex>").is_err());
+    }
 
     #[test]
     fn tab_separated_fields_unescape() {

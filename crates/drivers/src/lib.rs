@@ -27,6 +27,12 @@ pub use file::FileDriver;
 pub use mongodb::MongodbDriver;
 pub use neo4j::Neo4jDriver;
 
+/// The digest the ClickHouse driver reports for `tenants.xml`, the rendered
+/// `users.d/dbfleet-tenants.xml`: what a desired `tenants.xml` must carry.
+pub fn clickhouse_tenants_digest(text: &str) -> String {
+    clickhouse::tenants_digest(text)
+}
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -133,12 +139,13 @@ pub trait Driver: Send + Sync {
 /// (`dbfleet_render`): the engines that take static settings only from
 /// their files (MongoDB, Elasticsearch, Neo4j, Cassandra) deliver those
 /// through them, PostgreSQL its pg_hba.conf, Redis its users.acl (as ACL
-/// users); ClickHouse has its own way and ignores them.
+/// users), ClickHouse its tenants file (`users.d/dbfleet-tenants.xml`, as
+/// the `tenants.xml` setting; it writes its other files itself).
 pub fn connect(conn: Connection, files: Vec<dbfleet_render::RenderedFile>) -> Box<dyn Driver> {
     match conn.engine {
         EngineKind::Postgresql => Box::new(postgresql::PostgresDriver::new(conn, files)),
         EngineKind::Redis => Box::new(redis::RedisDriver::new(conn, files)),
-        EngineKind::Clickhouse => Box::new(clickhouse::ClickHouseDriver::new(conn)),
+        EngineKind::Clickhouse => Box::new(clickhouse::ClickHouseDriver::new(conn, files)),
         EngineKind::Mongodb => Box::new(MongodbDriver::new(conn, files)),
         EngineKind::Elasticsearch => Box::new(ElasticsearchDriver::new(conn, files)),
         EngineKind::Neo4j => Box::new(Neo4jDriver::new(conn, files)),

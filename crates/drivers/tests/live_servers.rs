@@ -607,13 +607,10 @@ async fn redis_killed_mid_apply_is_restored() {
     assert_eq!(pick(&driver.observe().await.unwrap(), &touched), pick(&before, &touched));
 }
 
-/// Redis's rendered files for tenants, each with a password or none (an
-/// `off` user), as the CLI renders them.
-fn redis_acl_files(tenants: &[(&'static str, Option<&str>)]) -> Vec<dbfleet_render::RenderedFile> {
-    let version: dbfleet_model::Version = "7.0".parse().unwrap();
-    // The tenant `password` is not a catalog parameter; the renderer reads
-    // it by name.
-    let password: &'static dbfleet_catalog::Parameter = Box::leak(Box::new(dbfleet_catalog::Parameter {
+/// The tenant `password`, which is not a catalog parameter: the renderers
+/// read it by name.
+fn password_parameter(section: &str) -> &'static dbfleet_catalog::Parameter {
+    Box::leak(Box::new(dbfleet_catalog::Parameter {
         name: "password".into(),
         ty: dbfleet_catalog::ParamType::String,
         unit: None,
@@ -627,11 +624,18 @@ fn redis_acl_files(tenants: &[(&'static str, Option<&str>)]) -> Vec<dbfleet_rend
         until: None,
         replaced_by: None,
         aliases: Vec::new(),
-        section: "main".into(),
+        section: section.into(),
         sensitive: true,
         read_only: false,
         description: String::new(),
-    }));
+    }))
+}
+
+/// Redis's rendered files for tenants, each with a password or none (an
+/// `off` user), as the CLI renders them.
+fn redis_acl_files(tenants: &[(&'static str, Option<&str>)]) -> Vec<dbfleet_render::RenderedFile> {
+    let version: dbfleet_model::Version = "7.0".parse().unwrap();
+    let password = password_parameter("main");
     let input = dbfleet_render::RenderInput {
         engine: REDIS,
         version: &version,
@@ -963,4 +967,166 @@ async fn clickhouse_killed_mid_apply_is_restored() {
     driver.restore(&before, &p, true).await.unwrap();
     let touched = ["max_threads", "merge_tree.parts_to_throw_insert"];
     assert_eq!(pick(&driver.observe().await.unwrap(), &touched), pick(&before, &touched));
+}
+
+/// A tenant to render: name, password (or none), profile settings.
+type ChTenant<'a> = (&'static str, Option<&'a str>, &'a [(&'static str, &'a str)]);
+
+/// ClickHouse's rendered files for tenants, as the CLI renders them.
+fn clickhouse_tenant_files(tenants: &[ChTenant<'_>]) -> Vec<dbfleet_render::RenderedFile> {
+    let version: dbfleet_model::Version = "18.16.1".parse().unwrap();
+    let password = password_parameter("users");
+    let catalog = dbfleet_catalog::catalog(CH);
+    let input = dbfleet_render::RenderInput {
+        engine: CH,
+        version: &version,
+        instance: "ch-1",
+        fleet: "test",
+        revision: "test",
+        annotate: false,
+        settings: Vec::new(),
+        tenants: tenants
+            .iter()
+            .map(|(t, pw, settings)| {
+                let mut own: Vec<dbfleet_render::Setting<'static>> = settings
+                    .iter()
+                    .map(|(name, value)| {
+                        let parameter = catalog.get(name).unwrap();
+                        let typed = parameter.normalize(CH, &Value::String(value.to_string())).unwrap();
+                        dbfleet_render::Setting {
+                            name,
+                            parameter,
+                            value: dbfleet_render::RenderValue::Typed(typed),
+                            origin: None,
+                        }
+                    })
+                    .collect();
+                own.extend(pw.iter().map(|pw| dbfleet_render::Setting {
+                    name: "password",
+                    parameter: password,
+                    value: dbfleet_render::RenderValue::Secret(pw.to_string().into()),
+                    origin: None,
+                }));
+                dbfleet_render::TenantInput { tenant: t, settings: own }
+            })
+            .collect(),
+    };
+    dbfleet_render::render(&input).unwrap()
+}
+
+/// The desired `tenants.xml` the CLI plans for `files`.
+fn tenants_desired(files: &[dbfleet_render::RenderedFile]) -> Desired {
+    let file = files.iter().find(|f| f.path == "users.d/dbfleet-tenants.xml").expect("a tenants file is rendered");
+    let digest = dbfleet_drivers::clickhouse_tenants_digest(&file.contents);
+    let setting = DesiredSetting {
+        value: Some(Typed::Str(digest.clone())),
+        native: digest,
+        apply: ApplyMethod::Reload,
+        sensitive: true,
+        origin: None,
+    };
+    Desired { settings: BTreeMap::from([("tenants.xml".to_string(), setting)]), tenants: BTreeMap::new() }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clickhouse_tenants_file_is_delivered_checked_and_put_back() {
+    let ch = blocking(ClickHouseServer::start).unwrap();
+    let files = clickhouse_tenant_files(&[("acme", Some("acme pass"), &[("max_threads", "2")]), ("zeta", None, &[])]);
+    let driver = connect(ch_conn(&ch), files.clone());
+    let before = driver.observe().await.unwrap();
+    let tenants = setting(&before, "tenants.xml");
+    assert!(tenants.raw.is_empty() && !tenants.explicit && tenants.digest.is_some(), "no file yet: {tenants:?}");
+    assert!(
+        !connect(ch_conn(&ch), Vec::new()).observe().await.unwrap().settings.contains_key("tenants.xml"),
+        "observed only with a rendered tenants file or one in place"
+    );
+
+    let d = tenants_desired(&files);
+    let p = plan(CH, &d, &before);
+    assert_eq!(
+        p.changes.iter().map(|c| (c.name.as_str(), c.apply)).collect::<Vec<_>>(),
+        [("tenants.xml", ApplyMethod::Reload)]
+    );
+    let shown = p.to_string();
+    assert!(shown.contains("tenants.xml: (sensitive) -> (sensitive)") && !shown.contains("password"), "{shown}");
+
+    let applied = driver.apply(&p, false).await.unwrap();
+    assert_eq!(applied.changed, ["tenants.xml"]);
+    assert!(applied.reloaded);
+    let path = ch.users_d().join("dbfleet-tenants.xml");
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.contains("<acme>") && written.contains("<yandex>"), "{written}");
+    assert!(!ch.users_d().join("dbfleet.xml").exists(), "the instance's own file is not touched");
+
+    // The tenant logs in with its password and runs with its profile.
+    let as_acme = |password: &str| {
+        blocking(|| ch.query_as("acme", password, "SELECT value FROM system.settings WHERE name = 'max_threads'"))
+    };
+    assert_eq!(as_acme("acme pass").unwrap(), "2");
+    assert!(as_acme("wrong").is_err(), "a wrong password got in");
+    assert!(blocking(|| ch.query_as("zeta", "", "SELECT 1")).is_err(), "zeta has no password but got in");
+
+    let after = driver.observe().await.unwrap();
+    assert!(plan(CH, &d, &after).is_empty(), "applying again changes nothing");
+    // The same tenants rendered at another revision are no change.
+    let mut other_revision = files.clone();
+    for f in &mut other_revision {
+        f.contents = f.contents.replace("revision test.", "revision 0123456789ab.");
+    }
+    assert!(plan(CH, &tenants_desired(&other_revision), &after).is_empty());
+
+    // A snapshot from the state store keeps no text: the tenants cannot be
+    // put back from it, and the file stays.
+    let mut stored = before.clone();
+    stored.settings.insert(
+        "tenants.xml".into(),
+        ObservedSetting {
+            value: None,
+            raw: "(sensitive)".into(),
+            pending_restart: false,
+            digest: None,
+            explicit: false,
+        },
+    );
+    let err = driver.restore(&stored, &p, false).await.unwrap_err();
+    assert!(err.to_string().contains("tenants.xml"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+
+    // Restoring from the state observed before removes the file: the tenant
+    // can no longer log in.
+    driver.restore(&before, &p, false).await.unwrap();
+    assert!(!path.exists());
+    assert!(ch.users_d().join("dbfleet-tenants.xml.dbfleet.bak").exists(), "the previous file is kept");
+    assert!(as_acme("acme pass").is_err(), "acme still logs in after the restore");
+    assert_eq!(plan(CH, &d, &driver.observe().await.unwrap()).changes.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clickhouse_tenants_file_changes_are_put_back_as_they_were() {
+    let ch = blocking(ClickHouseServer::start).unwrap();
+    let first = clickhouse_tenant_files(&[("acme", Some("acme pass"), &[("max_threads", "2")])]);
+    let driver = connect(ch_conn(&ch), first.clone());
+    let p = plan(CH, &tenants_desired(&first), &driver.observe().await.unwrap());
+    driver.apply(&p, false).await.unwrap();
+
+    // A second tenant and another profile: applied, then put back.
+    let second = clickhouse_tenant_files(&[
+        ("acme", Some("acme pass"), &[("max_threads", "3")]),
+        ("beta", Some("beta pass"), &[]),
+    ]);
+    let driver = connect(ch_conn(&ch), second.clone());
+    let before = driver.observe().await.unwrap();
+    let p = plan(CH, &tenants_desired(&second), &before);
+    assert_eq!(p.changes.len(), 1);
+    driver.apply(&p, false).await.unwrap();
+    let threads = |user: &str, pw: &str| {
+        blocking(|| ch.query_as(user, pw, "SELECT value FROM system.settings WHERE name = 'max_threads'"))
+    };
+    assert_eq!(threads("acme", "acme pass").unwrap(), "3");
+    assert_eq!(threads("beta", "beta pass").unwrap(), threads("default", "").unwrap());
+
+    driver.restore(&before, &p, false).await.unwrap();
+    assert_eq!(threads("acme", "acme pass").unwrap(), "2");
+    assert!(threads("beta", "beta pass").is_err(), "beta is gone");
+    assert!(plan(CH, &tenants_desired(&first), &driver.observe().await.unwrap()).is_empty());
 }

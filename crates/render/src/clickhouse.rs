@@ -1,16 +1,20 @@
 //! ClickHouse: `config.d/dbfleet.xml` for server elements, `users.d/dbfleet.xml`
-//! for profiles, tenant users and quotas, and a reader for config.xml,
-//! users.xml and their `config.d`/`users.d` files.
+//! for the instance's profile settings, `users.d/dbfleet-tenants.xml` for
+//! tenant profiles, users and quotas, and a reader for config.xml, users.xml
+//! and their `config.d`/`users.d` files.
 //!
-//! The server merges both files into its own config.xml and users.xml. In
+//! The server merges these files into its own config.xml and users.xml. In
 //! `config.d/dbfleet.xml` each setting of the catalog's `config` section is
 //! an element under the root, a dotted name becoming nested elements
 //! (`logger.level` is `<logger><level>`), a list repeated elements
 //! (`listen_host`), a map nested elements with a list's items repeated
-//! (`remote_servers`). `users.d/dbfleet.xml` holds the `users` section: the
-//! instance's settings go into profile `default`, and each tenant gets a
-//! profile (inheriting `default`, then its own settings), a user of its name
-//! with that profile and a quota of its name that counts but limits nothing.
+//! (`remote_servers`). `users.d/dbfleet.xml` holds the `users` section of
+//! the instance: its settings go into profile `default`. The tenants go into
+//! `users.d/dbfleet-tenants.xml`, rendered only when the instance has
+//! tenants, so that the live driver can deliver them apart from the
+//! instance's settings: each tenant gets a profile (inheriting `default`,
+//! then its own settings), a user of its name with that profile and a quota
+//! of its name that counts but limits nothing.
 //! The tenant's `password` setting becomes `password_sha256_hex` with the
 //! user reachable from any address (`::/0`); a tenant without one cannot log
 //! in: ClickHouse requires a password element, so it gets a hash no password
@@ -37,6 +41,7 @@ use crate::{
 
 const CONFIG_FILE: &str = "config.d/dbfleet.xml";
 const USERS_FILE: &str = "users.d/dbfleet.xml";
+const TENANTS_FILE: &str = "users.d/dbfleet-tenants.xml";
 /// A SHA-256 that no known password hashes to, for tenants without one.
 const NO_PASSWORD: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -87,8 +92,28 @@ pub(crate) fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, Rende
     };
 
     let defaults = common::section(&input.settings, "users");
-    let mut sensitive = common::any_secret(defaults.iter().copied());
-    let mut profiles = vec![Element::parent("default", profile_settings(input, &defaults)?)];
+    let users_file = RenderedFile {
+        path: USERS_FILE.into(),
+        contents: write_document(
+            input,
+            root,
+            vec![Element::parent("profiles", vec![Element::parent("default", profile_settings(input, &defaults)?)])],
+        ),
+        sensitive: common::any_secret(defaults.iter().copied()),
+    };
+    let mut files = vec![config_file, users_file];
+    files.extend(tenants_file(input, root)?);
+    Ok(files)
+}
+
+/// `users.d/dbfleet-tenants.xml`: a profile, a user and a quota per tenant
+/// (see the module comment), or nothing when the instance has no tenants.
+fn tenants_file(input: &RenderInput<'_>, root: &str) -> Result<Option<RenderedFile>, RenderError> {
+    if input.tenants.is_empty() {
+        return Ok(None);
+    }
+    let mut sensitive = false;
+    let mut profiles = Vec::new();
     let mut users = Vec::new();
     let mut quotas = Vec::new();
     let mut tenants: Vec<_> = input.tenants.iter().collect();
@@ -143,13 +168,9 @@ pub(crate) fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, Rende
         let interval = std::iter::once(Element::text("duration", "3600")).chain(interval).collect();
         quotas.push(Element::parent(name, vec![Element::parent("interval", interval)]));
     }
-    let mut body = vec![Element::parent("profiles", profiles)];
-    if !users.is_empty() {
-        body.push(Element::parent("users", users));
-        body.push(Element::parent("quotas", quotas));
-    }
-    let users_file = RenderedFile { path: USERS_FILE.into(), contents: write_document(input, root, body), sensitive };
-    Ok(vec![config_file, users_file])
+    let body =
+        vec![Element::parent("profiles", profiles), Element::parent("users", users), Element::parent("quotas", quotas)];
+    Ok(Some(RenderedFile { path: TENANTS_FILE.into(), contents: write_document(input, root, body), sensitive }))
 }
 
 /// `clickhouse` from 21.11 on, `yandex` before (see the module comment).
@@ -589,17 +610,35 @@ mod tests {
         let files = crate::render(&sample("18.16.1", false)).unwrap();
         assert_eq!(
             files.iter().map(|f| (f.path.as_str(), f.sensitive)).collect::<Vec<_>>(),
-            [("config.d/dbfleet.xml", false), ("users.d/dbfleet.xml", true)]
+            [("config.d/dbfleet.xml", false), ("users.d/dbfleet-tenants.xml", true), ("users.d/dbfleet.xml", false)]
         );
         insta::assert_snapshot!("clickhouse_config_d", files[0].contents);
-        insta::assert_snapshot!("clickhouse_users_d", files[1].contents);
+        insta::assert_snapshot!("clickhouse_tenants_d", files[1].contents);
+        insta::assert_snapshot!("clickhouse_users_d", files[2].contents);
+    }
+
+    #[test]
+    fn the_tenants_file_is_rendered_only_for_tenants() {
+        let mut input = sample("24.8", false);
+        input.tenants.clear();
+        let files = crate::render(&input).unwrap();
+        assert_eq!(files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), [CONFIG_FILE, USERS_FILE]);
+        // A tenant without a password or secrets: nothing sensitive in it,
+        // and the same root element as the other files.
+        input.tenants = vec![tenant(EngineKind::Clickhouse, "t", &[("max_threads", "2")])];
+        let files = crate::render(&input).unwrap();
+        let tenants = files.iter().find(|f| f.path == TENANTS_FILE).unwrap();
+        assert!(!tenants.sensitive);
+        assert!(tenants.contents.contains("<clickhouse>") && tenants.contents.contains("Rendered by dbfleet"));
+        assert!(!files.iter().find(|f| f.path == USERS_FILE).unwrap().contents.contains("<t>"));
     }
 
     #[test]
     fn annotates_before_each_element() {
         let files = crate::render(&sample("18.16.1", true)).unwrap();
         insta::assert_snapshot!("clickhouse_config_d_annotated", files[0].contents);
-        insta::assert_snapshot!("clickhouse_users_d_annotated", files[1].contents);
+        insta::assert_snapshot!("clickhouse_tenants_d_annotated", files[1].contents);
+        insta::assert_snapshot!("clickhouse_users_d_annotated", files[2].contents);
     }
 
     #[test]
@@ -629,9 +668,12 @@ mod tests {
         let input = sample("24.8", false);
         let files = crate::render(&input).unwrap();
         let mut parsed = parse("config.d/dbfleet.xml", &files[0].contents).unwrap();
-        let users = parse("users.d/dbfleet.xml", &files[1].contents).unwrap();
+        let users = parse("users.d/dbfleet.xml", &files[2].contents).unwrap();
         parsed.settings.extend(users.settings);
+        parsed.unmapped.extend(users.unmapped);
         assert!(parsed.unmapped.is_empty(), "{:?}", parsed.unmapped);
+        let tenants = parse("users.d/dbfleet-tenants.xml", &files[1].contents).unwrap();
+        assert!(tenants.settings.is_empty(), "{:?}", tenants.settings);
         assert_eq!(parsed.settings.len(), input.settings.len());
         for s in &input.settings {
             let p = parsed.settings.iter().find(|p| p.name == s.name).unwrap_or_else(|| panic!("{}", s.name));
@@ -640,8 +682,8 @@ mod tests {
             assert_eq!(&back, t, "{}", s.name);
         }
         // Tenants' users, profiles and quotas are listed, not imported.
-        assert_eq!(users.unmapped.iter().filter(|u| u.text.starts_with("profiles.")).count(), 5);
-        assert_eq!(users.unmapped.iter().filter(|u| !u.text.starts_with("profiles.")).count(), 4);
+        assert_eq!(tenants.unmapped.iter().filter(|u| u.text.starts_with("profiles.")).count(), 5);
+        assert_eq!(tenants.unmapped.iter().filter(|u| !u.text.starts_with("profiles.")).count(), 4);
     }
 
     #[test]

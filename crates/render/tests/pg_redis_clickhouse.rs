@@ -639,6 +639,9 @@ fn clickhouse_reports_the_rendered_settings() {
     let server = ClickHouseServer::start().unwrap();
     std::fs::write(server.config_d().join("dbfleet.xml"), &file(&files, "config.d/dbfleet.xml").contents).unwrap();
     std::fs::write(server.users_d().join("dbfleet.xml"), &file(&files, "users.d/dbfleet.xml").contents).unwrap();
+    let tenants = file(&files, "users.d/dbfleet-tenants.xml");
+    assert!(tenants.sensitive && !file(&files, "users.d/dbfleet.xml").contents.contains("<acme>"));
+    std::fs::write(server.users_d().join("dbfleet-tenants.xml"), &tenants.contents).unwrap();
     server.restart().unwrap_or_else(|e| panic!("{e}\n{}", server.log_tail()));
     let query = |sql: &str| server.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}\n{}", server.log_tail()));
     let setting = |name: &str| input.settings.iter().find(|s| s.name == name).unwrap();

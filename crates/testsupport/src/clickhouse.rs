@@ -122,6 +122,16 @@ impl ClickHouseServer {
         Ok(trim_newlines(response.body))
     }
 
+    /// Runs `sql` over HTTP as `user` with `password` (given in the URL,
+    /// which every version reads), as [`query`](Self::query) does for the
+    /// default user.
+    pub fn query_as(&self, user: &str, password: &str, sql: &str) -> Result<String> {
+        self.daemon.require_running()?;
+        let path = format!("/?user={}&password={}", percent_encode(user), percent_encode(password));
+        let response = http::request_ok(self.http_port(), "POST", &path, &[], sql)?;
+        Ok(trim_newlines(response.body))
+    }
+
     daemon::lifecycle_methods! {
         /// SIGTERM, wait for exit, start again with the same config and ports.
         restart;
@@ -244,4 +254,15 @@ const USERS_XML: &str = r#"<?xml version="1.0"?>
 
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// `text` for a URL's query string: unreserved characters as they are,
+/// every other byte as `%XX`.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }

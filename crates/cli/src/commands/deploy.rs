@@ -203,9 +203,7 @@ fn prepare(fleet: &Fleet, common: &Common, format: Format, rt: &tokio::runtime::
         let inst = &fleet.instances[&v.info.instance];
         let mut want = desired(v, tenants.get(inst.name.as_str()).map(Vec::as_slice).unwrap_or_default(), &secrets)?;
         let files = rendered.remove(&inst.name).unwrap_or_default();
-        if inst.spec.engine == dbfleet_model::EngineKind::Redis {
-            redis_users(&mut want, &files);
-        }
+        tenant_file(&mut want, inst.spec.engine, &files);
         let driver = dbfleet_drivers::connect(connection(inst, &secrets)?, files);
         match rt.block_on(dbfleet_rollout::plan_instance(driver.as_ref(), &inst.name, want)) {
             Ok(ip) => items.push((driver, ip)),
@@ -215,23 +213,42 @@ fn prepare(fleet: &Fleet, common: &Common, format: Format, rt: &tokio::runtime::
     Ok(Prepared { items, unreachable })
 }
 
-/// Redis's ACL users as the synthetic `users.acl` setting, when the
-/// instance renders a users.acl: its value is the digest of the rendered
-/// file (the driver reports the same digest when the server's users are
-/// the file's), sensitive because the file holds password hashes. The
-/// tenants' own settings (their `password`) are carried by the file, so
-/// they are not planned on their own: Redis has no per-tenant settings.
-fn redis_users(want: &mut Desired, files: &[dbfleet_render::RenderedFile]) {
-    let Some(acl) = files.iter().find(|f| f.path == "users.acl") else { return };
-    let digest = dbfleet_plan::secret_digest(&acl.contents);
+/// Tenants delivered as one rendered file, planned as one synthetic,
+/// sensitive setting of the instance instead of per-tenant settings:
+///
+/// - Redis: `users.acl` (its ACL users), whose value is the digest of the
+///   rendered file (the driver reports the same digest when the server's
+///   users are the file's);
+/// - ClickHouse: `tenants.xml`, the rendered `users.d/dbfleet-tenants.xml`
+///   (tenant profiles, users and quotas), by the digest the driver reports
+///   for the file (without its header, which names the fleet revision).
+///
+/// Both files hold password hashes. The tenants' own settings (their
+/// `password`, ClickHouse's tenant profiles) are carried by the file, so
+/// they are not planned on their own.
+fn tenant_file(want: &mut Desired, engine: dbfleet_model::EngineKind, files: &[dbfleet_render::RenderedFile]) {
+    let (path, name, origin, digest): (&str, &str, &str, fn(&str) -> String) = match engine {
+        dbfleet_model::EngineKind::Redis => {
+            ("users.acl", "users.acl", "rendered from the fleet's tenants and requirepass", dbfleet_plan::secret_digest)
+        }
+        dbfleet_model::EngineKind::Clickhouse => (
+            "users.d/dbfleet-tenants.xml",
+            "tenants.xml",
+            "rendered from the fleet's tenants",
+            dbfleet_drivers::clickhouse_tenants_digest,
+        ),
+        _ => return,
+    };
+    let Some(file) = files.iter().find(|f| f.path == path) else { return };
+    let digest = digest(&file.contents);
     want.settings.insert(
-        "users.acl".into(),
+        name.into(),
         DesiredSetting {
             value: Some(dbfleet_catalog::Typed::Str(digest.clone())),
             native: digest,
             apply: dbfleet_model::ApplyMethod::Reload,
             sensitive: true,
-            origin: Some("rendered from the fleet's tenants and requirepass".into()),
+            origin: Some(origin.into()),
         },
     );
     want.tenants.clear();

@@ -257,3 +257,47 @@ fn clickhouse_profile_change_is_picked_up_by_reload() {
     assert_eq!(v.trim(), "3000000000");
     assert_eq!(fleet.run(&["plan", "--detailed-exitcode"]).code, 0);
 }
+
+#[test]
+fn clickhouse_tenants_become_users_through_apply() {
+    let ch = ClickHouseServer::start().expect("ClickHouse starts");
+    let control = format!("  control:\n    config_dir: {:?}\n", ch.config_dir().display().to_string());
+    let fleet = live_fleet("clickhouse", "18.16.1", "18.16", ch.http_port(), "  max_threads: 3\n", &control);
+    // The tier lets a tenant set its own max_threads.
+    let spec = std::fs::read_to_string(fleet.path().join("fleet.yaml")).unwrap();
+    fleet.write(
+        "fleet.yaml",
+        &spec.replace(
+            "    limits: {connections: 10, storage: 1GB}\n",
+            "    limits: {connections: 10, storage: 1GB}\n    overridable:\n      clickhouse.tenant.max_threads: {max: 4}\n",
+        ),
+    );
+    fleet.write(
+        "tenants/acme.yaml",
+        "tier: premium\nworkload: mixed\nregion: eu-west-1\nengines:\n  clickhouse: db-1\noverrides:\n  clickhouse:\n    tenant: {max_threads: 2}\n",
+    );
+    let threads = || ch.query("SELECT value FROM system.settings WHERE name = 'max_threads'").unwrap();
+    let threads_before = threads();
+    let run = fleet.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("~ tenants.xml: (sensitive) -> (sensitive)  [reload]"), "{}", run.stdout);
+    assert!(!run.stdout.contains("tenant acme"), "tenant settings travel in the file: {}", run.stdout);
+
+    let run = fleet.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let tenants = std::fs::read_to_string(ch.users_d().join("dbfleet-tenants.xml")).unwrap();
+    assert!(tenants.contains("<acme>") && tenants.contains("<max_threads>2</max_threads>"), "{tenants}");
+    assert_eq!(threads(), "3", "the default profile keeps the instance's value");
+    let run = fleet.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "applying again changes nothing:\n{}\n{}", run.stdout, run.stderr);
+    let h = history(&fleet);
+    assert_eq!(h[0]["status"], "verified", "{h}");
+
+    // The store keeps no tenants file (it holds password hashes): rollback
+    // puts back the rest, says so and exits 8, and the tenants stay.
+    let run = fleet.run(&["rollback", "db-1", "--auto-approve"]);
+    assert_eq!(run.code, 8, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("tenants.xml"), "{}", run.stderr);
+    assert_eq!(threads(), threads_before, "max_threads is back");
+    assert!(ch.users_d().join("dbfleet-tenants.xml").exists());
+}
