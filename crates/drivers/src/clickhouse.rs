@@ -162,10 +162,27 @@ impl ClickHouseDriver {
         DriverError::Protocol(format!("{}: {message}", self.conn.address))
     }
 
-    /// The rows of `sql`, which must end in `FORMAT TabSeparated`.
-    async fn rows(&self, sql: &str) -> Result<Vec<Vec<String>>, DriverError> {
-        let body = self.query(sql).await?;
-        Ok(body.lines().map(|line| line.split('\t').map(unescape).collect()).collect())
+    /// The values of `columns` in each row of `sql` (without a `FORMAT`
+    /// clause), read as `JSONEachRow`, so that serde_json undoes the
+    /// escaping.
+    async fn rows(&self, sql: &str, columns: &[&str]) -> Result<Vec<Vec<String>>, DriverError> {
+        let body = self.query(&format!("{sql} FORMAT JSONEachRow")).await?;
+        body.lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                let row: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).map_err(|e| {
+                    DriverError::Protocol(format!("{}: unreadable row from `{sql}`: {e}", self.conn.address))
+                })?;
+                Ok(columns
+                    .iter()
+                    .map(|c| match row.get(*c) {
+                        Some(serde_json::Value::String(text)) => text.clone(),
+                        Some(other) => other.to_string(),
+                        None => String::new(),
+                    })
+                    .collect())
+            })
+            .collect()
     }
 
     /// Name and value of every setting the running server reports.
@@ -179,9 +196,9 @@ impl ClickHouseDriver {
                 .collect::<Vec<_>>()
         };
         let mut out = BTreeMap::new();
-        out.extend(pairs(self.rows("SELECT name, value FROM system.settings FORMAT TabSeparated").await?, ""));
+        out.extend(pairs(self.rows("SELECT name, value FROM system.settings", &["name", "value"]).await?, ""));
         out.extend(pairs(
-            self.rows("SELECT name, value FROM system.merge_tree_settings FORMAT TabSeparated").await?,
+            self.rows("SELECT name, value FROM system.merge_tree_settings", &["name", "value"]).await?,
             "merge_tree.",
         ));
         let has_server_settings = self
@@ -191,7 +208,7 @@ impl ClickHouseDriver {
             == "1";
         if has_server_settings {
             out.extend(pairs(
-                self.rows("SELECT name, value FROM system.server_settings FORMAT TabSeparated").await?,
+                self.rows("SELECT name, value FROM system.server_settings", &["name", "value"]).await?,
                 "",
             ));
         }
@@ -308,12 +325,12 @@ impl ClickHouseDriver {
         if users.is_empty() {
             return Ok(());
         }
-        let users_table = "SELECT name FROM system.users FORMAT TabSeparated";
+        let users_table = "SELECT name FROM system.users";
         let has_users_table =
             self.query("SELECT count() FROM system.tables WHERE database = 'system' AND name = 'users'").await?.trim()
                 == "1";
         if has_users_table {
-            match self.rows(users_table).await {
+            match self.rows(users_table, &["name"]).await {
                 Ok(_) => {}
                 Err(e) if e.is_connection() => return Err(e),
                 // Reading it takes a privilege (SHOW USERS) the user dbfleet
@@ -325,7 +342,7 @@ impl ClickHouseDriver {
         let deadline = tokio::time::Instant::now() + self.conn.ready_timeout;
         loop {
             let missing = if has_users_table {
-                let known: BTreeSet<String> = self.rows(users_table).await?.into_iter().flatten().collect();
+                let known: BTreeSet<String> = self.rows(users_table, &["name"]).await?.into_iter().flatten().collect();
                 users.iter().find(|u| !known.contains(*u)).cloned()
             } else {
                 let mut missing = None;
@@ -688,29 +705,6 @@ fn normalize_value(name: &str, value: &Value) -> Option<Typed> {
     dbfleet_catalog::catalog(ENGINE).get(name)?.normalize(ENGINE, value).ok()
 }
 
-/// Undoes TabSeparated escaping.
-fn unescape(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('0') => out.push('\0'),
-            Some('b') => out.push('\u{8}'),
-            Some('f') => out.push('\u{c}'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -732,11 +726,5 @@ mod tests {
                     <users><acme><profile>acme</profile></acme><zeta/></users><quotas><acme/></quotas></yandex>";
         assert_eq!(tenant_users(text).unwrap(), ["acme", "zeta"]);
         assert!(tenant_users("<yandex>").is_err());
-    }
-
-    #[test]
-    fn tab_separated_fields_unescape() {
-        assert_eq!(unescape(r"a\tb\\c\'d\n"), "a\tb\\c'd\n");
-        assert_eq!(unescape("plain"), "plain");
     }
 }
