@@ -3,6 +3,11 @@
 //! the server would refuse never reaches it (PostgreSQL keeps its old rules
 //! when the new file has an error, and refuses to start on one).
 
+/// The comment that ends a rule dbfleet renders for a tenant, before the
+/// tenant's name: the renderer writes it, the reader and the driver tell
+/// tenant rules from the fleet's by it.
+pub const TENANT_MARK: &str = "# tenant ";
+
 /// Connection types of pg_hba.conf rules.
 pub const TYPES: &[&str] = &["local", "host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc"];
 /// Authentication methods of pg_hba.conf rules, PostgreSQL 13 to 17.

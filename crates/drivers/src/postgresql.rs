@@ -44,6 +44,7 @@ use secrecy::ExposeSecret as _;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
+use dbfleet_catalog::pg_hba::TENANT_MARK;
 use dbfleet_render::pg_sql::{quote_ident, set_value, sql_literal};
 
 use crate::common::{self, label, observed};
@@ -56,8 +57,6 @@ const DEFAULT_PORT: u16 = 5432;
 /// dbfleet's parameter for pg_hba.conf, and the rendered file's name.
 const HBA: &str = "hba";
 const HBA_FILE: &str = "pg_hba.conf";
-/// The comment that ends a rule rendered for a tenant.
-const TENANT_MARK: &str = "# tenant ";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One row of `pg_settings`.

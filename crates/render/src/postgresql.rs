@@ -25,7 +25,7 @@
 use std::fmt::Write as _;
 
 use dbfleet_catalog::Typed;
-use dbfleet_catalog::pg_hba::rule_fields;
+use dbfleet_catalog::pg_hba::{TENANT_MARK, rule_fields};
 use dbfleet_model::{EngineKind, Value};
 
 use crate::common;
@@ -39,8 +39,6 @@ const TENANTS: &str = "tenants.sql";
 const HBA: &str = "pg_hba.conf";
 /// The section of the catalog's `hba` parameter.
 const HBA_SECTION: &str = "hba";
-/// The comment that marks a rule rendered for a tenant.
-const TENANT_MARK: &str = "# tenant ";
 
 pub(crate) fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     check_sections(&input.settings)?;
