@@ -71,8 +71,8 @@ const DEFAULT_PORT: u16 = 8123;
 const FILES: [(&str, &str); 2] = [("users", "users.d/dbfleet.xml"), ("config", "config.d/dbfleet.xml")];
 /// dbfleet's setting for the tenants file, and the file, relative to
 /// `config_dir`.
-const TENANTS: &str = "tenants.xml";
-const TENANTS_FILE: &str = "users.d/dbfleet-tenants.xml";
+pub(crate) const TENANTS: &str = "tenants.xml";
+pub(crate) const TENANTS_FILE: &str = "users.d/dbfleet-tenants.xml";
 /// ClickHouse's error code for a user it does not know (18.16; from 20.x
 /// on a failed login says only `AUTHENTICATION_FAILED`).
 const UNKNOWN_USER: u32 = 192;

@@ -27,18 +27,57 @@ pub use file::FileDriver;
 pub use mongodb::MongodbDriver;
 pub use neo4j::Neo4jDriver;
 
-/// The digest the ClickHouse driver reports for `tenants.xml`, the rendered
-/// `users.d/dbfleet-tenants.xml`: what a desired `tenants.xml` must carry.
-pub fn clickhouse_tenants_digest(text: &str) -> String {
-    clickhouse::tenants_digest(text)
-}
-
 use std::path::PathBuf;
 use std::time::Duration;
 
 use dbfleet_model::{EngineKind, Version};
 use dbfleet_plan::{Observed, Plan};
 use secrecy::SecretString;
+
+/// The instance setting through which a driver delivers its engine's
+/// rendered tenant file whole, with the desired value for `files`, or
+/// `None` when the engine has no such file or none was rendered:
+///
+/// - Redis: `users.acl` (its ACL users), valued by the digest of the
+///   rendered file (the driver reports the same digest when the server's
+///   users are the file's);
+/// - ClickHouse: `tenants.xml`, the rendered `users.d/dbfleet-tenants.xml`
+///   (tenant profiles, users and quotas), by the digest the driver reports
+///   for the file (without its header, which names the fleet revision).
+///
+/// Both files hold password hashes, so the setting is sensitive. The
+/// tenants' own settings are carried by the file and are not planned on
+/// their own.
+pub fn tenant_file_setting(
+    engine: EngineKind,
+    files: &[dbfleet_render::RenderedFile],
+) -> Option<(String, dbfleet_plan::DesiredSetting)> {
+    let (path, name, origin, digest): (&str, &str, &str, fn(&str) -> String) = match engine {
+        EngineKind::Redis => (
+            redis_acl::ACL,
+            redis_acl::ACL,
+            "rendered from the fleet's tenants and requirepass",
+            dbfleet_plan::secret_digest,
+        ),
+        EngineKind::Clickhouse => (
+            clickhouse::TENANTS_FILE,
+            clickhouse::TENANTS,
+            "rendered from the fleet's tenants",
+            clickhouse::tenants_digest,
+        ),
+        _ => return None,
+    };
+    let file = files.iter().find(|f| f.path == path)?;
+    let digest = digest(&file.contents);
+    let setting = dbfleet_plan::DesiredSetting {
+        value: Some(dbfleet_catalog::Typed::Str(digest.clone())),
+        native: digest,
+        apply: dbfleet_model::ApplyMethod::Reload,
+        sensitive: true,
+        origin: Some(origin.into()),
+    };
+    Some((name.to_string(), setting))
+}
 
 /// How to reach and manage one server.
 #[derive(Clone, Debug)]

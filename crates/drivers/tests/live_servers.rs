@@ -665,16 +665,9 @@ fn redis_acl_files(tenants: &[(&'static str, Option<&str>)]) -> Vec<dbfleet_rend
 
 /// The desired `users.acl` the CLI plans for `files`.
 fn acl_desired(files: &[dbfleet_render::RenderedFile]) -> Desired {
-    let acl = files.iter().find(|f| f.path == "users.acl").expect("a users.acl is rendered");
-    let digest = dbfleet_plan::secret_digest(&acl.contents);
-    let setting = DesiredSetting {
-        value: Some(Typed::Str(digest.clone())),
-        native: digest,
-        apply: ApplyMethod::Reload,
-        sensitive: true,
-        origin: None,
-    };
-    Desired { settings: BTreeMap::from([("users.acl".to_string(), setting)]), tenants: BTreeMap::new() }
+    let (name, setting) = dbfleet_drivers::tenant_file_setting(REDIS, files).expect("a users.acl is rendered");
+    assert_eq!(name, "users.acl");
+    Desired { settings: BTreeMap::from([(name, setting)]), tenants: BTreeMap::new() }
 }
 
 fn acl_list(redis: &RedisServer) -> String {
@@ -1016,16 +1009,9 @@ fn clickhouse_tenant_files(tenants: &[ChTenant<'_>]) -> Vec<dbfleet_render::Rend
 
 /// The desired `tenants.xml` the CLI plans for `files`.
 fn tenants_desired(files: &[dbfleet_render::RenderedFile]) -> Desired {
-    let file = files.iter().find(|f| f.path == "users.d/dbfleet-tenants.xml").expect("a tenants file is rendered");
-    let digest = dbfleet_drivers::clickhouse_tenants_digest(&file.contents);
-    let setting = DesiredSetting {
-        value: Some(Typed::Str(digest.clone())),
-        native: digest,
-        apply: ApplyMethod::Reload,
-        sensitive: true,
-        origin: None,
-    };
-    Desired { settings: BTreeMap::from([("tenants.xml".to_string(), setting)]), tenants: BTreeMap::new() }
+    let (name, setting) = dbfleet_drivers::tenant_file_setting(CH, files).expect("a tenants.xml is rendered");
+    assert_eq!(name, "tenants.xml");
+    Desired { settings: BTreeMap::from([(name, setting)]), tenants: BTreeMap::new() }
 }
 
 #[tokio::test(flavor = "multi_thread")]

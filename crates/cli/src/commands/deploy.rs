@@ -213,45 +213,13 @@ fn prepare(fleet: &Fleet, common: &Common, format: Format, rt: &tokio::runtime::
     Ok(Prepared { items, unreachable })
 }
 
-/// Tenants delivered as one rendered file, planned as one synthetic,
-/// sensitive setting of the instance instead of per-tenant settings:
-///
-/// - Redis: `users.acl` (its ACL users), whose value is the digest of the
-///   rendered file (the driver reports the same digest when the server's
-///   users are the file's);
-/// - ClickHouse: `tenants.xml`, the rendered `users.d/dbfleet-tenants.xml`
-///   (tenant profiles, users and quotas), by the digest the driver reports
-///   for the file (without its header, which names the fleet revision).
-///
-/// Both files hold password hashes. The tenants' own settings (their
-/// `password`, ClickHouse's tenant profiles) are carried by the file, so
-/// they are not planned on their own.
+/// Plans the tenants of an engine that delivers them as one rendered file
+/// (`dbfleet_drivers::tenant_file_setting`) as that one instance setting.
 fn tenant_file(want: &mut Desired, engine: dbfleet_model::EngineKind, files: &[dbfleet_render::RenderedFile]) {
-    let (path, name, origin, digest): (&str, &str, &str, fn(&str) -> String) = match engine {
-        dbfleet_model::EngineKind::Redis => {
-            ("users.acl", "users.acl", "rendered from the fleet's tenants and requirepass", dbfleet_plan::secret_digest)
-        }
-        dbfleet_model::EngineKind::Clickhouse => (
-            "users.d/dbfleet-tenants.xml",
-            "tenants.xml",
-            "rendered from the fleet's tenants",
-            dbfleet_drivers::clickhouse_tenants_digest,
-        ),
-        _ => return,
-    };
-    let Some(file) = files.iter().find(|f| f.path == path) else { return };
-    let digest = digest(&file.contents);
-    want.settings.insert(
-        name.into(),
-        DesiredSetting {
-            value: Some(dbfleet_catalog::Typed::Str(digest.clone())),
-            native: digest,
-            apply: dbfleet_model::ApplyMethod::Reload,
-            sensitive: true,
-            origin: Some(origin.into()),
-        },
-    );
-    want.tenants.clear();
+    if let Some((name, setting)) = dbfleet_drivers::tenant_file_setting(engine, files) {
+        want.settings.insert(name, setting);
+        want.tenants.clear();
+    }
 }
 
 fn print_plans(p: &Prepared, format: Format, heading: &str) {
